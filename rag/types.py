@@ -1,0 +1,117 @@
+"""RAG vocabulary and the plug-in protocols: ``Loader``, ``Embedder``, ``VectorStore``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(slots=True)
+class SourceDocument:
+    """A document as a loader yields it, before chunking.
+
+    ``external_id`` is stable across runs (a path relative to the ingested folder, a Confluence page id);
+    ``content_hash`` changes whenever the text changes.
+    """
+
+    source: str  # "folder:<name>", "confluence:<space>", ...
+    external_id: str
+    title: str
+    text: str
+    kind: str  # "markdown" | "text" | "html" | "faq"
+    lang: str | None = None
+    url: str | None = None
+    path: str | None = None
+    content_hash: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A piece of a document, the unit of retrieval."""
+
+    chunk_id: str  # stable: derived from doc id + position + content
+    doc_id: str
+    ordinal: int
+    text: str  # what the user is shown
+    title: str
+    breadcrumb: list[str]
+    lang: str | None
+    url: str | None
+    path: str | None
+    source: str
+    version: int = 1
+
+    @property
+    def section(self) -> str | None:
+        return " › ".join(self.breadcrumb) if self.breadcrumb else None
+
+    def index_text(self) -> str:
+        """The text that is embedded and indexed: title and heading path carried into every chunk."""
+        head = " › ".join([self.title, *self.breadcrumb]) if self.title else " › ".join(self.breadcrumb)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVector:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(slots=True)
+class ScoredChunk:
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    sparse_score: float | None = None
+
+
+@runtime_checkable
+class Loader(Protocol):
+    """Yields the documents of one source. Must not block the event loop."""
+
+    source: str
+
+    def load(self) -> AsyncIterator[SourceDocument]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Dense text embeddings. Implementations batch and run off the event loop."""
+
+    dim: int
+    name: str
+
+    async def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    async def embed_query(self, text: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """One collection with a named dense vector ``dense`` and a sparse BM25 vector ``bm25``."""
+
+    async def ensure_collection(self, dim: int) -> None: ...
+
+    async def upsert(
+        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
+    ) -> None: ...
+
+    async def delete_doc(self, doc_id: str) -> None: ...
+
+    async def hybrid_query(
+        self,
+        dense: np.ndarray,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        candidates: int,
+        filters: dict[str, str] | None = None,
+    ) -> list[ScoredChunk]: ...
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None: ...
