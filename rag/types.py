@@ -115,3 +115,39 @@ class VectorStore(Protocol):
     async def count(self) -> int: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentState:
+    """What the catalog knows of one document: the content hash that is fully indexed, if any."""
+
+    doc_id: str
+    external_id: str
+    content_hash: str | None  # None: registered but its chunks are not (fully) indexed
+    version: int
+
+
+class DocumentCatalog(Protocol):
+    """The ingest bookkeeping (implemented over the ``documents``/``ingest_runs`` tables in ``storage``).
+
+    Ingest order that keeps the index consistent across crashes: ``register`` (the doc id exists, hash
+    unset) → delete the doc's old chunks and upsert the new ones in the vector store → ``mark_indexed``.
+    A crash anywhere leaves ``content_hash`` unset or stale, so the next run redoes that document; chunk ids
+    are deterministic, so redoing is idempotent. Removal: delete chunks → ``mark_deleted``.
+    """
+
+    async def states(self, source: str) -> dict[str, DocumentState]:
+        """Live (not deleted) documents of ``source`` by external id."""
+        ...
+
+    async def register(self, doc: SourceDocument) -> DocumentState:
+        """Create or fetch the row for ``doc`` (new version number when its hash changed)."""
+        ...
+
+    async def mark_indexed(self, doc_id: str, *, content_hash: str, chunks: int) -> None: ...
+
+    async def mark_deleted(self, doc_id: str) -> None: ...
+
+    async def start_run(self, source: str) -> int: ...
+
+    async def finish_run(self, run_id: int, *, stats: dict[str, int], error: str | None = None) -> None: ...
