@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
@@ -75,36 +77,6 @@ class EscalationSettings(BaseModel):
     enabled: bool = True
     phrases: list[str] = Field(default_factory=list)  # extra phrases, added to the built-in ones
     patterns: list[str] = Field(default_factory=list)  # extra regular expressions
-
-
-class ProviderSettings(BaseModel):
-    """One LLM provider. Owned by the providers issue; fields may grow there."""
-
-    kind: Literal["gigachat", "openai"] = "openai"
-    name: str = ""
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    credentials: SecretStr | None = None  # GigaChat authorization key
-    scope: str = "GIGACHAT_API_PERS"
-    auth_url: str | None = None
-    model: str = ""
-    temperature: float = 0.2
-    top_p: float | None = None
-    max_tokens: int = 800
-    system_prompt: str | None = None
-    verify_ssl: bool = True
-    ca_bundle: Path | None = None
-    connect_timeout: float = 2.0
-    first_token_timeout: float = 3.0
-    total_timeout: float = 30.0
-    requests_per_minute: int | None = None
-    tokens_per_minute: int | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
-
-
-class ProvidersSettings(BaseModel):
-    chain: list[str] = Field(default_factory=lambda: ["gigachat", "deepseek", "openai"])
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
 
 class SlackSettings(BaseModel):
