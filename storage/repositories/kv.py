@@ -1,0 +1,17 @@
+"""Small persistent key/value state."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Setting
+from storage.repositories._upsert import insert_for
+
+
+async def get_or_set(session: AsyncSession, *, key: str, default: str) -> str:
+    """The stored value, or ``default`` stored now; the first writer wins across replicas."""
+    insert = insert_for(session, Setting).values(key=key, value=default)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=["key"]))
+    row = await session.get(Setting, key)
+    assert row is not None
+    return row.value
