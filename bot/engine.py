@@ -1,0 +1,276 @@
+"""The conversation engine: one question in, one streamed, grounded answer out.
+
+message → session (user, conversation, history) → incident check → retrieval → generator → stored answer.
+Adapters call ``stream`` (or ``ask`` for the whole answer at once) and render the events.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict
+from typing import Protocol
+
+import structlog
+
+from bot.errors import InvalidInput
+from bot.escalation import CriticalDetector, Escalation, Escalator
+from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
+from bot.language import detect_lang
+from bot.sessions import SessionContext, open_session
+from bot.texts import t
+from bot.types import (
+    Answer,
+    AnswerDelta,
+    AnswerEnd,
+    AnswerEvent,
+    AnswerNotice,
+    AnswerSources,
+    AnswerStart,
+    Incoming,
+    Lang,
+    Passage,
+    Source,
+)
+from rag.types import ScoredChunk
+from storage.db import Database
+from storage.repositories import messages
+
+log = structlog.get_logger(__name__)
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about|same|it|this|that|a |и |а |но |ещё|еще|тоже|это|то же|а если)\b",
+    re.IGNORECASE,
+)
+
+
+class RetrievalOutcome(Protocol):
+    chunks: Sequence[ScoredChunk]
+    passed: bool  # something cleared the relevance threshold
+
+
+class Retriever(Protocol):
+    async def retrieve(
+        self, query: str, *, lang: str | None = None, limit: int | None = None
+    ) -> RetrievalOutcome: ...
+
+
+class IndexProgress(Protocol):
+    @property
+    def partial(self) -> bool: ...
+
+    @property
+    def percent(self) -> int: ...
+
+
+def to_passage(hit: ScoredChunk) -> Passage:
+    c = hit.chunk
+    return Passage(
+        chunk_id=c.chunk_id,
+        doc_id=c.doc_id,
+        text=c.text,
+        title=c.title,
+        section=c.section,
+        url=c.url,
+        path=c.path,
+        lang=c.lang,
+        score=round(hit.score, 4),
+        version=c.version,
+    )
+
+
+def to_source(p: Passage) -> Source:
+    return Source(title=p.title, url=p.url, path=p.path, score=p.score, section=p.section, doc_id=p.doc_id)
+
+
+def retrieval_query(question: str, history: list[Turn]) -> str:
+    """A follow-up ("and for stage?") is searched together with the thread's previous question."""
+    previous = next((turn.text for turn in reversed(history) if turn.role == "user"), None)
+    if previous and (len(question.split()) <= 6 or _FOLLOW_UP.match(question.strip())):
+        return f"{previous}\n{question}"
+    return question
+
+
+class Engine:
+    """Answers questions; the one place where session, retrieval, generation and storage meet."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        retriever: Retriever,
+        generator: AnswerGenerator,
+        escalator: Escalator,
+        detector: CriticalDetector,
+        index: IndexProgress | None = None,
+        max_question_chars: int = 4000,
+        history_turns: int = 6,
+        top_k: int = 5,
+        default_lang: Lang = "en",
+    ) -> None:
+        self.db = db
+        self.retriever = retriever
+        self.generator = generator
+        self.escalator = escalator
+        self.detector = detector
+        self.index = index
+        self.max_question_chars = max_question_chars
+        self.history_turns = history_turns
+        self.top_k = top_k
+        self.default_lang = default_lang
+
+    def validate(self, text: str, lang: Lang | None = None) -> str:
+        """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
+        lang = lang or detect_lang(text, self.default_lang)
+        cleaned = text.replace("\x00", "").strip()
+        if not cleaned:
+            raise InvalidInput(t("empty_question", "en"), t("empty_question", "ru"))
+        if len(cleaned) > self.max_question_chars:
+            kwargs = {"length": len(cleaned), "limit": self.max_question_chars}
+            raise InvalidInput(t("question_too_long", "en", **kwargs), t("question_too_long", "ru", **kwargs))
+        return cleaned
+
+    async def ask(self, incoming: Incoming) -> Answer:
+        """The whole answer at once."""
+        answer: Answer | None = None
+        async for event in self.stream(incoming):
+            if isinstance(event, AnswerEnd):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    async def stream(self, incoming: Incoming) -> AsyncIterator[AnswerEvent]:
+        """Answer ``incoming`` as events: start, deltas, notices, sources, end (with the stored ids)."""
+        started = time.perf_counter()
+        text = self.validate(incoming.text, incoming.lang)
+        ctx = await open_session(
+            self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
+        )
+        lang: Lang = incoming.lang or _lang(ctx.language) or detect_lang(text, self.default_lang)
+        role = incoming.role or ctx.role
+        async with self.db.session() as s:
+            question = await messages.add_question(
+                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
+            )
+        yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
+
+        answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
+        verdict = self.detector.check(text)
+        if verdict.critical:
+            answer.escalated = True
+            notice = t("escalated", lang)
+            answer.text += notice + "\n\n"
+            yield AnswerDelta(notice + "\n\n")
+            await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+
+        async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+            yield event
+
+        answer.latency_ms = int((time.perf_counter() - started) * 1000)
+        async with self.db.session() as s:
+            stored = await messages.add_answer(
+                s,
+                conversation_id=ctx.conversation_id,
+                question_id=question.id,
+                text=answer.text,
+                lang=lang,
+                sources=[asdict(src) for src in answer.sources],
+                latency_ms=answer.latency_ms,
+                provider=answer.provider,
+                prompt_variant=answer.variant,
+                abstained=answer.abstained,
+                escalated=answer.escalated,
+            )
+        answer.message_id = stored.id
+        log.info(
+            "answer.sent",
+            session=incoming.session.as_str(),
+            message_id=stored.id,
+            latency_ms=answer.latency_ms,
+            provider=answer.provider,
+            abstained=answer.abstained,
+            escalated=answer.escalated,
+            sources=len(answer.sources),
+        )
+        yield AnswerEnd(answer)
+
+    async def _answer_from_docs(
+        self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
+    ) -> AsyncIterator[AnswerEvent]:
+        outcome = await self.retriever.retrieve(retrieval_query(text, ctx.history), limit=self.top_k)
+        if self.index is not None and self.index.partial:
+            answer.notice = t("partial_index", lang, percent=self.index.percent)
+            yield AnswerNotice(answer.notice)
+        if not outcome.passed or not outcome.chunks:
+            answer.abstained = True
+            answer.provider = "none"
+            if not answer.escalated:
+                answer.text += t("abstain", lang)
+                yield AnswerDelta(t("abstain", lang))
+            return
+        passages = [to_passage(hit) for hit in outcome.chunks[: self.top_k]]
+        request = GenerationRequest(
+            question=text,
+            lang=lang,
+            role=role,
+            passages=passages,
+            history=ctx.history,
+            conversation_key=incoming.session.as_str(),
+            partial_index=bool(self.index and self.index.partial),
+        )
+        cited: tuple[int, ...] = ()
+        async for event in self.generator.generate(request):
+            if isinstance(event, TextDelta):
+                answer.text += event.text
+                yield AnswerDelta(event.text)
+            elif isinstance(event, Notice):
+                answer.notice = f"{answer.notice}\n{event.text}" if answer.notice else event.text
+                yield AnswerNotice(event.text)
+            elif isinstance(event, GenerationDone):
+                answer.provider, answer.variant, cited = event.provider, event.variant, event.cited
+                answer.abstained = answer.abstained or event.abstained
+        shown = passages[: max(cited)] if cited else passages
+        answer.sources = [to_source(p) for p in shown]
+        yield AnswerSources(answer.sources)
+
+    async def request_human(self, incoming: Incoming) -> str:
+        """The "call a human" button or command: escalate the conversation and say so."""
+        ctx = await open_session(self.db, incoming.user, incoming.session, history_turns=1)
+        lang: Lang = incoming.lang or _lang(ctx.language) or detect_lang(incoming.text, self.default_lang)
+        async with self.db.session() as s:
+            recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
+            if recent and recent[-1].kind == "answer":
+                recent[-1].escalated = True
+        await self._escalate(
+            incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
+        )
+        return t("escalation_requested", lang)
+
+    async def _escalate(
+        self,
+        incoming: Incoming,
+        ctx: SessionContext,
+        text: str,
+        reason: str,
+        details: tuple[str, ...],
+        message_id: int | None,
+    ) -> None:
+        try:
+            await self.escalator.escalate(
+                Escalation(
+                    session=incoming.session,
+                    user=incoming.user,
+                    text=text,
+                    reason=reason,
+                    conversation_id=ctx.conversation_id,
+                    message_id=message_id,
+                    details=details,
+                )
+            )
+        except Exception:  # paging must never cost the user the answer
+            log.exception("escalation.failed", session=incoming.session.as_str())
+
+
+def _lang(value: str | None) -> Lang | None:
+    return value if value in ("ru", "en") else None  # type: ignore[return-value]

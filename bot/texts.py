@@ -1,0 +1,73 @@
+"""Every user-facing sentence of the bot, in Russian and English."""
+
+from __future__ import annotations
+
+from bot.types import Lang
+
+TEXTS: dict[str, dict[Lang, str]] = {
+    "abstain": {
+        "en": "I did not find this in the documentation, so I won't guess. "
+        "Would you like me to call a human? Reply “human” or press the button.",
+        "ru": "Я не нашёл ответа в документации и не буду гадать. "
+        "Позвать человека? Напишите «человек» или нажмите кнопку.",
+    },
+    "escalated": {
+        "en": "This looks like an incident: I am calling the on-call engineer now.",
+        "ru": "Похоже на инцидент: я уже зову дежурного инженера.",
+    },
+    "escalation_requested": {
+        "en": "I have called a human; the on-call engineer will reply in this thread.",
+        "ru": "Я позвал человека: дежурный инженер ответит в этой ветке.",
+    },
+    "extractive_intro": {
+        "en": "Here is what the documentation says:",
+        "ru": "Вот что сказано в документации:",
+    },
+    "sources": {"en": "Sources", "ru": "Источники"},
+    "partial_index": {
+        "en": "The knowledge base is still being indexed ({percent}% done): this answer may be incomplete.",
+        "ru": "База знаний ещё индексируется (готово {percent}%): ответ может быть неполным.",
+    },
+    "empty_question": {"en": "The question is empty.", "ru": "Вопрос пустой."},
+    "question_too_long": {
+        "en": "The question is too long: {length} characters, the limit is {limit}.",
+        "ru": "Вопрос слишком длинный: {length} символов, допустимо не больше {limit}.",
+    },
+    "unknown_message": {
+        "en": "There is no answer with id {message_id}.",
+        "ru": "Ответа с номером {message_id} нет.",
+    },
+    "feedback_thanks": {"en": "Thank you for the feedback!", "ru": "Спасибо за отзыв!"},
+    "help": {
+        "en": "I answer questions from the company's documentation and cite my sources.\n"
+        "Commands: `help` — this text; `role frontend|backend|devops|qa` — tune answers to your role; "
+        "`lang ru|en` — reply language; `new` — start a fresh conversation; `human` — call a person.\n"
+        "Rate answers with 👍 / 👎.",
+        "ru": "Я отвечаю на вопросы по документации компании и указываю источники.\n"
+        "Команды: `help` — эта справка; `role frontend|backend|devops|qa` — ответы под вашу роль; "
+        "`lang ru|en` — язык ответов; `new` — начать новый разговор; `human` — позвать человека.\n"
+        "Оценивайте ответы 👍 / 👎.",
+    },
+    "role_set": {"en": "Your role is now {role}.", "ru": "Ваша роль теперь {role}."},
+    "role_unknown": {
+        "en": "Unknown role {role}. Choose one of: {roles}.",
+        "ru": "Неизвестная роль {role}. Выберите одну из: {roles}.",
+    },
+    "lang_set": {"en": "I will answer in English.", "ru": "Буду отвечать по-русски."},
+    "lang_unknown": {"en": "Choose ru or en.", "ru": "Выберите ru или en."},
+    "new_session": {"en": "Starting a fresh conversation.", "ru": "Начинаем новый разговор."},
+    "all_providers_down": {
+        "en": "The language model is unavailable right now: here are the relevant passages instead.",
+        "ru": "Языковая модель сейчас недоступна: вот подходящие фрагменты документации.",
+    },
+    "internal_error": {
+        "en": "Something went wrong on my side. Please try again in a minute.",
+        "ru": "У меня что-то сломалось. Попробуйте ещё раз через минуту.",
+    },
+}
+
+
+def t(key: str, lang: Lang, **kwargs: object) -> str:
+    """The text ``key`` in ``lang``, formatted with ``kwargs``."""
+    text = TEXTS[key][lang]
+    return text.format(**kwargs) if kwargs else text
