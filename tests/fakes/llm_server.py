@@ -1,0 +1,133 @@
+"""Shared plumbing of the fake LLM servers: scripted replies and an aiohttp server on 127.0.0.1.
+
+Each chat request takes the next ``Reply`` from ``fake.replies`` (or ``fake.default`` when the queue is
+empty), so a test scripts e.g. "503, then 429 with Retry-After 0.1, then a normal stream".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    retry_after: float | None = None
+    latency: float = 0.0  # before the response headers
+    ttft: float = 0.0  # after the headers, before the first token
+    tokens: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "."])
+    token_interval: float = 0.0
+    hang: bool = False  # accept the request and never answer
+    drop_after: int | None = None  # close the connection after this many tokens
+    usage: bool = True
+
+
+class FakeLLMServer:
+    """Base of the fakes; subclasses add routes and the wire format of chunks."""
+
+    def __init__(self) -> None:
+        self.replies: deque[Reply] = deque()
+        self.default = Reply()
+        self.requests: list[dict[str, Any]] = []
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def script(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def next_reply(self) -> Reply:
+        return self.replies.popleft() if self.replies else self.default
+
+    def routes(self, app: web.Application) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def start(self) -> str:
+        self._stop = asyncio.Event()
+        app = web.Application()
+        self.routes(app)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def close(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def start_in_thread(self) -> str:
+        """Serve from a thread with its own event loop (for benchmarks)."""
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self.start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self.url
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self.close(), self._loop).result(5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
+    async def hang(self) -> None:
+        assert self._stop is not None
+        await self._stop.wait()
+
+    async def error(self, reply: Reply) -> web.Response:
+        headers = {"Retry-After": f"{reply.retry_after:g}"} if reply.retry_after is not None else {}
+        body = {"error": {"message": f"scripted {reply.status}", "type": "scripted", "code": reply.status}}
+        return web.json_response(body, status=reply.status, headers=headers)
+
+    async def sse(
+        self, request: web.Request, reply: Reply, chunks: list[dict[str, Any]], tail: list[dict[str, Any]]
+    ) -> web.StreamResponse:
+        """Stream ``chunks`` (one per token) then ``tail``, as ``data:`` lines ending with ``[DONE]``."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        if reply.ttft:
+            await asyncio.sleep(reply.ttft)
+        for i, chunk in enumerate(chunks):
+            if reply.drop_after is not None and i >= reply.drop_after:
+                assert request.transport is not None
+                request.transport.abort()
+                return resp
+            if i and reply.token_interval:
+                await asyncio.sleep(reply.token_interval)
+            await resp.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+        for chunk in tail:
+            await resp.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+    async def before_body(self, reply: Reply) -> web.Response | None:
+        """Latency, hang or a scripted error status; ``None`` to go on and answer."""
+        if reply.latency:
+            await asyncio.sleep(reply.latency)
+        if reply.hang:
+            await self.hang()
+            raise web.HTTPServiceUnavailable()
+        if reply.status != 200:
+            return await self.error(reply)
+        return None

@@ -1,0 +1,128 @@
+"""Each provider against its fake, through the real SDK: streaming, usage, error mapping, OAuth."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderConfigError,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+    StreamEnd,
+    TokenDelta,
+)
+from tests.fakes.gigachat_server import FakeGigaChatServer
+from tests.fakes.openai_server import FakeOpenAIServer, Reply
+from tests.providers.conftest import gigachat_provider, openai_provider
+
+REQUEST = ChatRequest([ChatMessage("system", "be brief"), ChatMessage("user", "hi")])
+
+
+async def test_openai_stream_tokens_then_usage(openai_fake: FakeOpenAIServer) -> None:
+    provider = openai_provider("openai", openai_fake, extra={"reasoning": {"effort": "low"}})
+    events = [e async for e in provider.stream(REQUEST)]
+    assert [e.text for e in events if isinstance(e, TokenDelta)] == ["Hello", ", ", "world", "."]
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and end.finish_reason == "stop"
+    assert end.usage is not None and end.usage.completion_tokens == 4
+    body = openai_fake.requests[0]
+    assert body["stream_options"] == {"include_usage": True} and body["reasoning"] == {"effort": "low"}
+    assert (await provider.complete(REQUEST)).text == "Hello, world."
+    await provider.aclose()
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(status=429, retry_after=1.5), ProviderRateLimited),
+        (Reply(status=500), ProviderUnavailable),
+        (Reply(status=503), ProviderUnavailable),
+        (Reply(status=400), ProviderConfigError),
+        (Reply(status=403), ProviderConfigError),
+        (Reply(hang=True), ProviderTimeout),
+        (Reply(ttft=1.0), ProviderTimeout),
+        (Reply(drop_after=0), ProviderUnavailable),
+    ],
+)
+async def test_openai_errors_are_typed(openai_fake: FakeOpenAIServer, reply: Reply, error: type) -> None:
+    openai_fake.script(reply)
+    provider = openai_provider("openai", openai_fake)
+    with pytest.raises(error) as caught:
+        _ = [e async for e in provider.stream(REQUEST)]
+    if isinstance(caught.value, ProviderRateLimited):
+        assert caught.value.retry_after == 1.5
+    await provider.aclose()
+
+
+async def test_openai_wrong_key_is_config_error(openai_fake: FakeOpenAIServer) -> None:
+    provider = openai_provider("openai", openai_fake)
+    provider._client.api_key = "sk-wrong"
+    with pytest.raises(ProviderConfigError):
+        await provider.complete(REQUEST)
+    await provider.aclose()
+
+
+async def test_gigachat_streams_with_oauth(gigachat_fake: FakeGigaChatServer) -> None:
+    provider = gigachat_provider(gigachat_fake, extra={"profanity_check": False, "repetition_penalty": 1.1})
+    events = [e async for e in provider.stream(REQUEST)]
+    assert "".join(e.text for e in events if isinstance(e, TokenDelta)) == "Hello, world."
+    end = events[-1]
+    assert isinstance(end, StreamEnd) and end.usage is not None and end.usage.prompt_tokens == 10
+    assert gigachat_fake.oauth_calls == 1 and gigachat_fake.scopes == ["GIGACHAT_API_PERS"]
+    body = gigachat_fake.requests[0]
+    assert body["model"] == "GigaChat-Pro" and body["profanity_check"] is False
+    assert body["repetition_penalty"] == 1.1
+    await provider.complete(REQUEST)
+    assert gigachat_fake.oauth_calls == 1  # the token is reused while fresh
+    await provider.aclose()
+
+
+async def test_gigachat_refreshes_token_before_expiry(gigachat_fake: FakeGigaChatServer) -> None:
+    # The SDK treats a token as stale 60 s before expires_at: a 30 s token is renewed before every use,
+    # so the server never sees an expired token.
+    gigachat_fake.token_lifetime = 30.0
+    provider = gigachat_provider(gigachat_fake)
+    for _ in range(3):
+        await provider.complete(REQUEST)
+    assert gigachat_fake.oauth_calls == 3 and gigachat_fake.rejected_tokens == 0
+    await provider.aclose()
+
+
+async def test_gigachat_refreshes_token_rejected_by_server(gigachat_fake: FakeGigaChatServer) -> None:
+    provider = gigachat_provider(gigachat_fake)
+    await provider.complete(REQUEST)
+    gigachat_fake.expire_all()
+    result = await provider.complete(REQUEST)
+    assert result.text == "Hello, world."
+    assert gigachat_fake.rejected_tokens == 1 and gigachat_fake.oauth_calls == 2
+    await provider.aclose()
+
+
+async def test_gigachat_bad_credentials_is_config_error(gigachat_fake: FakeGigaChatServer) -> None:
+    provider = gigachat_provider(gigachat_fake)
+    gigachat_fake.credentials = "d3Jvbmc6a2V5"  # the server now expects another key
+    with pytest.raises(ProviderConfigError):
+        await provider.complete(REQUEST)
+    await provider.aclose()
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(status=429, retry_after=0.5), ProviderRateLimited),
+        (Reply(status=503), ProviderUnavailable),
+        (Reply(hang=True), ProviderTimeout),
+        (Reply(drop_after=1), ProviderUnavailable),
+    ],
+)
+async def test_gigachat_errors_are_typed(
+    gigachat_fake: FakeGigaChatServer, reply: Reply, error: type
+) -> None:
+    gigachat_fake.script(reply)
+    provider = gigachat_provider(gigachat_fake)
+    with pytest.raises(error):
+        _ = [e async for e in provider.stream(REQUEST)]
+    await provider.aclose()
