@@ -21,9 +21,10 @@ class ProviderLimits:
         tokens_per_minute: int | None = None,
         on_limit: str = "wait",
         max_wait: float = 1.0,
+        period: float = 60.0,  # seconds a "minute" lasts; shorter only in tests
     ) -> None:
-        self._rpm = AsyncLimiter(requests_per_minute, 60) if requests_per_minute else None
-        self._tpm = AsyncLimiter(tokens_per_minute, 60) if tokens_per_minute else None
+        self._rpm = AsyncLimiter(requests_per_minute, period) if requests_per_minute else None
+        self._tpm = AsyncLimiter(tokens_per_minute, period) if tokens_per_minute else None
         self._tpm_max = float(tokens_per_minute or 0)
         self.on_limit = on_limit
         self.max_wait = max_wait
