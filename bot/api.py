@@ -1,0 +1,204 @@
+"""The REST API: ask, feedback, health and readiness, metrics. Routes stay short; errors are JSON."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from bot.errors import NotReady, OporaError
+from bot.feedback import record_vote
+from bot.services import Services
+from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
+from rag.types import VectorStore
+
+log = structlog.get_logger(__name__)
+MAX_BODY_BYTES = 256 * 1024
+
+
+def get_services(request: Request) -> Services:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise NotReady("Opora is starting.", "Opora запускается.")
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+class AskCreate(BaseModel):
+    text: str = Field(description="The question. Empty or over the configured limit is refused.")
+    user_id: str = Field(min_length=1, max_length=255)
+    session_id: str | None = Field(
+        default=None, max_length=128, description="Continue this conversation; omitted: a new one."
+    )
+    lang: Literal["ru", "en"] | None = None
+    role: Literal["default", "frontend", "backend", "devops", "qa"] | None = None
+
+
+class SourcePublic(BaseModel):
+    title: str
+    url: str | None
+    path: str | None
+    score: float
+    section: str | None = None
+
+
+class AnswerPublic(BaseModel):
+    answer: str
+    sources: list[SourcePublic]
+    abstained: bool
+    escalated: bool
+    session_id: str
+    message_id: int
+    latency_ms: int
+    lang: str
+    notice: str | None = None
+
+
+class FeedbackCreate(BaseModel):
+    message_id: int
+    user_id: str = Field(min_length=1, max_length=255)
+    value: Literal[1, -1, 0]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackPublic(BaseModel):
+    ok: bool = True
+
+
+router = APIRouter()
+
+
+@router.post("/api/v1/ask", response_model=AnswerPublic, tags=["answers"])
+async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
+    session_id = body.session_id or uuid.uuid4().hex
+    incoming = Incoming(
+        text=body.text,
+        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        # the caller's id is part of the key: one user can never continue another's session
+        session=SessionKey(platform=Platform.API, channel=body.user_id, thread=session_id),
+        lang=body.lang,
+        role=body.role,
+    )
+    answer = await services.engine.ask(incoming)
+    assert answer.message_id is not None
+    return AnswerPublic(
+        answer=answer.text,
+        sources=[
+            SourcePublic(title=s.title, url=s.url, path=s.path, score=s.score, section=s.section)
+            for s in answer.sources
+        ],
+        abstained=answer.abstained,
+        escalated=answer.escalated,
+        session_id=session_id,
+        message_id=answer.message_id,
+        latency_ms=answer.latency_ms,
+        lang=answer.lang,
+        notice=answer.notice,
+    )
+
+
+@router.post("/api/v1/feedback", response_model=FeedbackPublic, tags=["answers"])
+async def feedback(body: FeedbackCreate, services: ServicesDep) -> FeedbackPublic:
+    vote = Vote(
+        message_id=body.message_id,
+        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        value=body.value,
+        source=VoteSource.API,
+        comment=body.comment,
+    )
+    await record_vote(services.db, vote)
+    return FeedbackPublic()
+
+
+@router.get("/healthz", tags=["ops"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["ops"])
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the database and the vector store answer; reports indexing progress too."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    checks: dict[str, Any] = {}
+    ok = True
+    try:
+        await services.db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"], ok = f"error: {type(exc).__name__}", False
+    store: VectorStore | None = services.extras.get("store")
+    if store is not None:
+        try:
+            checks["vector_store"] = {"status": "ok", "points": await store.count()}
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["vector_store"], ok = f"error: {type(exc).__name__}", False
+    checks["index"] = services.index.as_dict()
+    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", tags=["ops"], include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _lang_of(request: Request) -> str:
+    return "ru" if request.headers.get("accept-language", "").lower().startswith("ru") else "en"
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OporaError)
+    async def _domain(request: Request, exc: OporaError) -> JSONResponse:
+        headers = {}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            headers["Retry-After"] = str(int(retry_after + 0.999))
+        body = error_body(exc.code, exc.message(_lang_of(request)), message_en=exc.en, message_ru=exc.ru)
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            ru = _lang_of(request) == "ru"
+            msg = "Тело запроса — не корректный JSON." if ru else "The request body is not valid JSON."
+            return JSONResponse(error_body("bad_json", msg), status_code=400)
+        fields = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg")}
+            for e in errors
+        ]
+        summary = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields)
+        return JSONResponse(error_body("invalid_input", summary, fields=fields), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("api.unhandled", path=request.url.path)
+        ru = _lang_of(request) == "ru"
+        msg = "Внутренняя ошибка. Попробуйте ещё раз." if ru else "Internal error. Please try again."
+        return JSONResponse(error_body("internal", msg), status_code=500)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            ru = _lang_of(request) == "ru"
+            msg = (
+                f"Тело запроса больше {MAX_BODY_BYTES} байт."
+                if ru
+                else f"The body exceeds {MAX_BODY_BYTES} bytes."
+            )
+            return JSONResponse(error_body("too_large", msg), status_code=413)
+        return await call_next(request)

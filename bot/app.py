@@ -1,0 +1,160 @@
+"""Wiring: settings → database → retrieval → generator → engine → HTTP app and channel adapters.
+
+The composition root: the only module that knows every concrete class. Adapters are found by name
+(``adapters.<name>.create(services)``), so the core never imports a platform SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from rag.factory import build_embedder, build_retriever, build_store
+
+from bot.api import install_error_handlers, router
+from bot.commands import Commands
+from bot.config import REPO_ROOT, Settings
+from bot.engine import Engine
+from bot.escalation import CriticalDetector, Escalator, LogEscalator
+from bot.extractive import ExtractiveGenerator
+from bot.generation import AnswerGenerator
+from bot.indexing import IndexStatus
+from bot.ingest_job import run_ingest
+from bot.services import Channel, Services
+from storage.db import Database
+
+log = structlog.get_logger(__name__)
+CHANNELS = ("webchat", "slack", "telegram", "mattermost")
+
+
+def build_generator(settings: Settings) -> AnswerGenerator:
+    """The LLM generator when a provider is configured, else the extractive one."""
+    extractive = ExtractiveGenerator(passages=settings.answer.extractive_passages)
+    try:
+        from bot.llm_answer import build_llm_generator
+    except ImportError:  # the providers package is optional at this seam
+        return extractive
+    return build_llm_generator(settings, fallback=extractive) or extractive
+
+
+async def build_services(
+    settings: Settings, *, escalator: Escalator | None = None, generator: AnswerGenerator | None = None
+) -> Services:
+    """Everything the adapters need, connected and migrated. Close with ``close_services``."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await db.migrate()
+    embedder = build_embedder(settings)
+    store = build_store(settings)
+    await store.ensure_collection(embedder.dim)
+    retriever = build_retriever(settings, embedder=embedder, store=store)
+    index = IndexStatus()
+    engine = Engine(
+        db=db,
+        retriever=retriever,
+        generator=generator or build_generator(settings),
+        escalator=escalator or LogEscalator(),
+        detector=CriticalDetector(settings.escalation.phrases, settings.escalation.patterns),
+        index=index,
+        max_question_chars=settings.answer.max_question_chars,
+        history_turns=settings.answer.history_turns,
+        top_k=settings.retrieval.top_k,
+        default_lang=settings.answer.default_lang,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        engine=engine,
+        commands=Commands(engine),
+        index=index,
+        extras={"store": store, "embedder": embedder, "retriever": retriever},
+    )
+
+
+async def close_services(services: Services) -> None:
+    store = services.extras.get("store")
+    if store is not None:
+        await store.close()
+    embedder = services.extras.get("embedder")
+    closer = getattr(embedder, "aclose", None)
+    if closer is not None:
+        await closer()
+    await services.db.close()
+
+
+def load_channels(services: Services, names: tuple[str, ...] = CHANNELS) -> list[Channel]:
+    channels: list[Channel] = []
+    for name in names:
+        try:
+            module = importlib.import_module(f"adapters.{name}")
+        except ImportError as exc:
+            log.warning("channel.unavailable", channel=name, error=str(exc))
+            continue
+        channel = module.create(services)
+        if channel is not None:
+            channels.append(channel)
+    return channels
+
+
+def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = CHANNELS) -> FastAPI:
+    """The Opora HTTP app; services are built on startup and closed on shutdown."""
+    settings = settings or Settings()
+    background: set[asyncio.Task[Any]] = set()
+    started: list[Channel] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        for channel in load_channels(services, channels):
+            if channel.router is not None:
+                app.include_router(channel.router)
+            try:
+                await channel.start()
+                started.append(channel)
+                log.info("channel.started", channel=channel.name)
+            except Exception:  # one broken messenger must not take the others down
+                log.exception("channel.failed", channel=channel.name)
+        _mount_static(app, settings)
+        app.state.services = services
+        if settings.kb.ingest_on_start and settings.kb.paths:
+            task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
+            background.add(task)
+            task.add_done_callback(background.discard)
+        log.info("app.ready", host=settings.server.host, port=settings.server.port)
+        try:
+            yield
+        finally:
+            for task in list(background):
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            for channel in started:
+                try:
+                    await channel.stop()
+                except Exception:  # stopping is best effort
+                    log.exception("channel.stop_failed", channel=channel.name)
+            await close_services(services)
+
+    app = FastAPI(
+        title="Opora",
+        version="0.1.0",
+        description="Answers developers' questions from the company's documentation, with sources.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def _mount_static(app: FastAPI, settings: Settings) -> None:
+    static = settings.webchat.static_dir or REPO_ROOT / "webchat" / "dist"
+    if settings.webchat.enabled and Path(static, "index.html").is_file():
+        app.mount("/", StaticFiles(directory=static, html=True), name="webchat")
+    else:
+        log.info("webchat.static_missing", path=str(static), hint="make run builds it")
