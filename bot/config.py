@@ -85,6 +85,8 @@ class SlackSettings(BaseModel):
     signing_secret: SecretStr | None = None
     mode: Literal["socket", "http"] = "socket"
     api_url: str | None = None  # Web API base, e.g. https://slack.com/api/
+    edit_interval: float = 1.0  # seconds between edits of a streamed answer (chat.update is Tier 3)
+    events_path: str = "/slack/events"  # HTTP mode: Events API, interactivity and /opora all post here
 
     @property
     def enabled(self) -> bool:

@@ -64,6 +64,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Something went wrong on my side. Please try again in a minute.",
         "ru": "У меня что-то сломалось. Попробуйте ещё раз через минуту.",
     },
+    "thinking": {"en": "Looking through the documentation…", "ru": "Ищу в документации…"},
+    "button_up": {"en": "👍 Helpful", "ru": "👍 Полезно"},
+    "button_down": {"en": "👎 Not helpful", "ru": "👎 Не помогло"},
+    "button_human": {"en": "Call a human", "ru": "Позвать человека"},
+    "vote_recorded": {"en": "Thank you, your vote is recorded.", "ru": "Спасибо, оценка учтена."},
+    "vote_withdrawn": {"en": "Your vote is withdrawn.", "ru": "Оценка отозвана."},
+    "continued": {"en": "(continued)", "ru": "(продолжение)"},
 }
 
 

@@ -1,0 +1,178 @@
+"""What every messenger adapter shares: dedupe, session keys, answer links, votes, the message flow.
+
+No platform SDK here. An adapter maps a platform event to an ``Incoming`` and a ``Sink`` (its way to post,
+edit and react in one thread; see ``bot.rendering``) and calls ``handle_message``. Dedupe across replicas,
+commands, the throttled streaming of the answer, retries without duplicate posts and linking the posted
+message to the answer (for reactions) happen here, the same for every platform. Adapters run no SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import structlog
+
+from bot.errors import OporaError
+from bot.feedback import record_vote
+from bot.language import detect_lang
+from bot.rendering import (
+    Capabilities,
+    Dialect,
+    Draft,
+    PlatformError,
+    RetryPolicy,
+    Sink,
+    StreamRenderer,
+    with_retry,
+)
+from bot.services import Services
+from bot.sessions import conversation_for
+from bot.texts import t
+from bot.types import Answer, Incoming, SessionKey, UserRef, Vote, VoteSource
+from storage.db import Database
+from storage.repositories import events, messages
+
+__all__ = [
+    "Capabilities",
+    "Dialect",
+    "Draft",
+    "PlatformError",
+    "RetryPolicy",
+    "Sink",
+    "StreamRenderer",
+    "answer_for_ref",
+    "answers_in",
+    "chat_key",
+    "claim_event",
+    "handle_message",
+    "link_answer",
+    "reaction_value",
+    "request_human",
+    "session_key",
+    "vote",
+    "vote_by_ref",
+    "with_retry",
+]
+
+log = structlog.get_logger(__name__)
+UP_REACTIONS = frozenset({"+1", "thumbsup", "👍", "like"})
+DOWN_REACTIONS = frozenset({"-1", "thumbsdown", "👎", "dislike"})
+
+
+def session_key(platform: str, channel: str, thread_root: str | None, own_id: str) -> SessionKey:
+    """Thread = session: the parent's id for a reply, the message's own id for a new thread."""
+    return SessionKey(platform=platform, channel=channel, thread=thread_root or own_id)
+
+
+def chat_key(platform: str, channel: str) -> SessionKey:
+    """A private chat without threads is one session (``new`` starts a fresh one)."""
+    return SessionKey(platform=platform, channel=channel, thread=channel)
+
+
+async def claim_event(db: Database, *, platform: str, event_id: str) -> bool:
+    """True for the first delivery of ``event_id`` across all replicas; False for a redelivery."""
+    async with db.session() as s:
+        first = await events.claim_event(s, platform=platform, event_id=event_id)
+    if not first:
+        log.info("channel.duplicate_event", platform=platform, event_id=event_id)
+    return first
+
+
+async def answers_in(db: Database, key: SessionKey) -> bool:
+    """Whether the bot already converses in this thread (follow-ups there need no mention)."""
+    return await conversation_for(db, key) is not None
+
+
+async def link_answer(db: Database, *, message_id: int, platform_ref: str) -> None:
+    """Remember that answer ``message_id`` was posted as ``platform_ref`` (reactions point at it)."""
+    async with db.session() as s:
+        await messages.set_platform_ref(s, message_id=message_id, platform_ref=platform_ref)
+
+
+async def answer_for_ref(db: Database, *, platform: str, platform_ref: str) -> int | None:
+    async with db.session() as s:
+        msg = await messages.find_by_platform_ref(s, platform=platform, platform_ref=platform_ref)
+    return msg.id if msg is not None and msg.kind == "answer" else None
+
+
+def reaction_value(name: str) -> Literal[-1, 1] | None:
+    """+1 for 👍, -1 for 👎 (by emoji or by the platform's name for it), ``None`` for others."""
+    name = name.strip(":").split("::", 1)[0]  # Slack skin tones: "+1::skin-tone-2"
+    return 1 if name in UP_REACTIONS else -1 if name in DOWN_REACTIONS else None
+
+
+async def vote_by_ref(
+    db: Database,
+    *,
+    platform: str,
+    platform_ref: str,
+    user: UserRef,
+    value: Literal[-1, 0, 1],
+    source: VoteSource = VoteSource.REACTION,
+) -> int | None:
+    """Record a vote on the answer posted as ``platform_ref``; ``None`` when it is not one of our answers."""
+    message_id = await answer_for_ref(db, platform=platform, platform_ref=platform_ref)
+    if message_id is None:
+        return None
+    await record_vote(db, Vote(message_id=message_id, user=user, value=value, source=source))
+    return message_id
+
+
+async def vote(
+    db: Database, *, message_id: int, user: UserRef, value: Literal[-1, 0, 1], source: VoteSource
+) -> None:
+    """A button vote (the button carries the answer id)."""
+    await record_vote(db, Vote(message_id=message_id, user=user, value=value, source=source))
+
+
+async def handle_message(
+    services: Services, incoming: Incoming, sink: Sink, *, policy: RetryPolicy | None = None
+) -> Answer | None:
+    """Answer one platform message in its thread: dedupe, command or streamed answer, errors in words.
+
+    Returns the stored answer (``None`` for a redelivery, a command or an error). The event is claimed
+    before answering: at most once, so a crash mid-answer loses that answer rather than doubling it.
+    """
+    platform = incoming.session.platform
+    if incoming.event_id and not await claim_event(
+        services.db, platform=platform, event_id=incoming.event_id
+    ):
+        return None
+    lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
+    renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex, policy=policy)
+    try:
+        reply = await services.commands.handle(incoming)
+        if reply is not None:
+            await renderer.say(reply)
+            return None
+        await renderer.acknowledge()
+        answer = await renderer.stream(services.engine.stream(incoming))
+    except OporaError as exc:
+        log.info("channel.refused", platform=platform, code=exc.code)
+        await _say_safely(renderer, exc.message(renderer.lang))
+        return None
+    except PlatformError:
+        log.exception("channel.platform_failed", platform=platform, session=incoming.session.as_str())
+        return None
+    except Exception:
+        log.exception("channel.failed", platform=platform, session=incoming.session.as_str())
+        await _say_safely(renderer, t("internal_error", renderer.lang))
+        return None
+    if answer.message_id is not None and renderer.refs:
+        await link_answer(services.db, message_id=answer.message_id, platform_ref=renderer.refs[-1])
+    return answer
+
+
+async def request_human(services: Services, incoming: Incoming, sink: Sink) -> None:
+    """The "call a human" button: escalate the thread's conversation and say so in the thread."""
+    lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
+    renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex)
+    await renderer.say(await services.engine.request_human(incoming))
+
+
+async def _say_safely(renderer: StreamRenderer, text: str) -> None:
+    try:
+        await renderer.say(text)
+    except PlatformError:
+        log.exception("channel.platform_failed")
