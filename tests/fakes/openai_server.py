@@ -75,3 +75,29 @@ class FakeOpenAIServer(FakeLLMServer):
                 }
             )
         return await self.sse(request, reply, chunks, tail)
+
+
+def main() -> None:
+    """Serve in its own process (benchmarks): prints the base URL, serves until stdin closes."""
+    import argparse
+    import asyncio
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ttft", type=float, default=0.0)
+    parser.add_argument("--hang", action="store_true")
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        fake = FakeOpenAIServer()
+        fake.default = Reply(ttft=args.ttft, hang=args.hang)
+        await fake.start()
+        print(fake.base_url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        await fake.close()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
