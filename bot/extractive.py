@@ -94,10 +94,19 @@ def best_excerpt(question_terms: set[str], passage: Passage, budget: int) -> str
     best = max(range(len(blocks)), key=lambda i: (scores[i], -i))
     chosen = {best}
     size = len(blocks[best])
+
+    def joins(i: int) -> bool:
+        """A neighbour joins when it is relevant itself, or it is the lead-in ("...:") of its successor."""
+        if scores[i] >= 1:
+            return True
+        lead_in = blocks[i] if i < best else blocks[i - 1]
+        return lead_in.rstrip().endswith(":")
+
     lo, hi = best - 1, best + 1
-    while lo >= 0 or hi < len(blocks):
-        # grow toward the more relevant neighbour first; a heading-like lead-in line is cheap context
-        candidates = [i for i in (hi, lo) if 0 <= i < len(blocks)]
+    while True:
+        candidates = [i for i in (hi, lo) if 0 <= i < len(blocks) and joins(i)]
+        if not candidates:
+            break
         nxt = max(candidates, key=lambda i: (scores[i], i == hi))
         if size + len(blocks[nxt]) > budget:
             break
