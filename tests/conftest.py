@@ -83,3 +83,88 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.migrate()
     yield database
     await database.close()
+
+
+# --- the real core on a small knowledge base -------------------------------------------------------------
+# Embedding is the slow part, so the sample subset is indexed once per test session into a "golden" data
+# folder; every test gets its own copy (its own SQLite file and Qdrant Edge folder), so tests stay isolated.
+
+SAMPLE_DOCS = (
+    "werf/en/reference/debug_env_vars.md",
+    "werf/ru/reference/debug_env_vars.md",
+    "werf/en/resources/cheat_sheet.md",
+    "werf/ru/resources/cheat_sheet.md",
+    "helm/en/helm/helm_rollback.md",
+    "helm/en/intro/quickstart.md",
+    "helm/ru/intro/quickstart.md",
+)
+
+
+def copy_sample_kb(target: Path, docs: tuple[str, ...] = SAMPLE_DOCS) -> Path:
+    """A small subset of ../shared/kb with its relative paths kept."""
+    import shutil
+
+    if not KB_ROOT.is_dir():
+        pytest.skip(f"the sample knowledge base is not at {KB_ROOT}")
+    for rel in docs:
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(KB_ROOT / rel, dest)
+    return target
+
+
+def core_settings(data_dir: Path, kb: Path, **overrides: object):
+    from bot.config import Settings
+
+    return Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'opora.db'}",
+        kb={"paths": [kb], "ingest_on_start": False},
+        **overrides,
+    )
+
+
+async def build_core(data_dir: Path, kb: Path, *, ingest: bool = True, **overrides: object):
+    """Services over ``kb`` in ``data_dir`` (ingested when ``ingest``)."""
+    from bot.app import build_services
+    from bot.ingest_job import ingest_paths
+
+    services = await build_services(core_settings(data_dir, kb, **overrides))
+    if ingest:
+        await ingest_paths(services, [kb])
+    return services
+
+
+@pytest.fixture(scope="session")
+def golden_core_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample subset indexed once: (data folder, KB folder)."""
+    from bot.app import close_services
+
+    root = tmp_path_factory.mktemp("golden")
+    kb = copy_sample_kb(root / "kb")
+    data = root / "data"
+
+    async def build() -> None:
+        services = await build_core(data, kb)
+        await close_services(services)
+
+    asyncio.run(build())
+    return data, kb
+
+
+@pytest.fixture
+async def core(golden_core_dir: tuple[Path, Path], tmp_path: Path):
+    """Real ``Services`` (engine, commands, db, index) over the indexed sample subset, private to the test."""
+    import shutil
+
+    from bot.app import close_services
+
+    data_src, kb = golden_core_dir
+    data = tmp_path / "data"
+    shutil.copytree(data_src, data)
+    services = await build_core(data, kb, ingest=False)
+    services.index.finish()
+    try:
+        yield services
+    finally:
+        await close_services(services)
