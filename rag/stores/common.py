@@ -1,0 +1,71 @@
+"""Payload mapping shared by both Qdrant stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rag.types import Chunk, ScoredChunk
+
+DENSE = "dense"
+SPARSE = "bm25"
+INDEXED_FIELDS = ("source", "lang", "path", "doc_id")
+
+
+def to_payload(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "chunk_id": chunk.chunk_id,
+        "doc_id": chunk.doc_id,
+        "ordinal": chunk.ordinal,
+        "text": chunk.text,
+        "title": chunk.title,
+        "breadcrumb": list(chunk.breadcrumb),
+        "lang": chunk.lang,
+        "url": chunk.url,
+        "path": chunk.path,
+        "source": chunk.source,
+        "version": chunk.version,
+    }
+
+
+def from_payload(payload: dict[str, Any]) -> Chunk:
+    return Chunk(
+        chunk_id=str(payload["chunk_id"]),
+        doc_id=str(payload["doc_id"]),
+        ordinal=int(payload.get("ordinal", 0)),
+        text=str(payload.get("text", "")),
+        title=str(payload.get("title", "")),
+        breadcrumb=list(payload.get("breadcrumb") or []),
+        lang=payload.get("lang"),
+        url=payload.get("url"),
+        path=payload.get("path"),
+        source=str(payload.get("source", "")),
+        version=int(payload.get("version", 1)),
+    )
+
+
+Hit = tuple[dict[str, Any], float, Any]  # payload, score, dense vector (or None)
+
+
+def merge_hits(fused: list[Hit], dense: list[Hit], sparse: list[Hit], query: Any = None) -> list[ScoredChunk]:
+    """Fused ranking with each chunk's dense and sparse scores attached.
+
+    The dense score is the exact cosine when the fused hit carries its vector (every candidate gets one);
+    otherwise the dense list's score. The sparse score is None for chunks outside the BM25 candidates.
+    """
+    d = {p["chunk_id"]: s for p, s, _ in dense}
+    sp = {p["chunk_id"]: s for p, s, _ in sparse}
+    q = np.asarray(query, dtype=np.float32) if query is not None else None
+    out: list[ScoredChunk] = []
+    for payload, score, vector in fused:
+        cid = payload["chunk_id"]
+        dense_score = d.get(cid)
+        if q is not None and vector is not None:
+            dense_score = float(np.dot(np.asarray(vector, dtype=np.float32), q))
+        out.append(
+            ScoredChunk(
+                chunk=from_payload(payload), score=score, dense_score=dense_score, sparse_score=sp.get(cid)
+            )
+        )
+    return out

@@ -1,0 +1,166 @@
+"""The embedded default: Qdrant Edge (``qdrant-edge-py``), one shard on disk, in process.
+
+Edge calls are synchronous (a query takes about a millisecond); they run in a worker thread under one lock
+so the event loop never waits on the disk and concurrent writers and readers never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import qdrant_edge as qe
+import structlog
+
+from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, merge_hits, to_payload
+from rag.types import Chunk, ScoredChunk, SparseVector
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+def _filter(filters: dict[str, str] | None) -> qe.Filter | None:
+    if not filters:
+        return None
+    return qe.Filter(must=[qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in filters.items()])
+
+
+def _sparse(vec: SparseVector) -> qe.SparseVector:
+    return qe.SparseVector(indices=list(vec.indices), values=list(vec.values))
+
+
+def _dense_of(point: Any) -> Any:
+    vec = point.vector
+    return vec.get(DENSE) if isinstance(vec, dict) else None
+
+
+class EdgeStore:
+    """``VectorStore`` on a Qdrant Edge shard at ``path`` (created on first use, reopened with ``load``)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._shard: Any = None
+        self._lock = threading.Lock()
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn()
+
+        return await asyncio.to_thread(locked)
+
+    def _open(self, dim: int) -> None:
+        if self._shard is not None:
+            return
+        config = qe.EdgeConfig(
+            vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        )
+        if self.path.is_dir() and any(self.path.iterdir()):
+            self._shard = qe.EdgeShard.load(str(self.path))
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._shard = qe.EdgeShard.create(str(self.path), config)
+            for name in INDEXED_FIELDS:
+                self._shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
+        log.info("store.edge.open", path=str(self.path), points=self._count())
+
+    async def ensure_collection(self, dim: int) -> None:
+        await self._call(lambda: self._open(dim))
+
+    def _count(self) -> int:
+        return int(self._shard.count(qe.CountRequest(exact=True)))
+
+    async def upsert(
+        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
+    ) -> None:
+        points = [
+            qe.Point(
+                id=c.chunk_id,
+                vector={DENSE: [float(x) for x in d], SPARSE: _sparse(s)},
+                payload=to_payload(c),
+            )
+            for c, d, s in zip(chunks, dense, sparse, strict=True)
+        ]
+        if points:
+            await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)))
+
+    async def delete_doc(self, doc_id: str) -> None:
+        op = qe.UpdateOperation.delete_points_by_filter(_filter({"doc_id": doc_id}))
+        await self._call(lambda: self._shard.update(op))
+
+    def _run(self, requests: list[qe.QueryRequest]) -> list[list[tuple[dict[str, Any], float]]]:
+        results = self._shard.query_batch(qe.QueryBatchRequest(requests))
+        return [[(dict(p.payload or {}), float(p.score), _dense_of(p)) for p in res] for res in results]
+
+    async def hybrid_query(
+        self,
+        dense: np.ndarray,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        candidates: int,
+        filters: dict[str, str] | None = None,
+        weights: tuple[float, float] | None = None,
+        rrf_k: int = 60,
+    ) -> list[ScoredChunk]:
+        """Dense and BM25 prefetches fused with (weighted) RRF in one call; per-retriever scores attached."""
+        flt = _filter(filters)
+        dq = qe.Query.Nearest([float(x) for x in dense], using=DENSE)
+        sq = qe.Query.Nearest(_sparse(sparse), using=SPARSE)
+        fused = qe.QueryRequest(
+            limit=limit,
+            prefetches=[
+                qe.Prefetch(limit=candidates, query=dq, filter=flt),
+                qe.Prefetch(limit=candidates, query=sq, filter=flt),
+            ],
+            query=qe.Fusion.Rrf(k=rrf_k, weights=list(weights) if weights else None),
+            with_payload=True,
+            with_vector=[DENSE],
+        )
+        singles = [
+            qe.QueryRequest(limit=candidates, query=q, filter=flt, with_payload=["chunk_id"])
+            for q in (dq, sq)
+        ]
+        f, d, s = await self._call(lambda: self._run([fused, *singles]))
+        return merge_hits(f, d, s, dense)
+
+    async def dense_query(
+        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]:
+        q = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest([float(x) for x in dense], using=DENSE),
+            filter=_filter(filters),
+            with_payload=True,
+        )
+        (hits,) = await self._call(lambda: self._run([q]))
+        return merge_hits(hits, hits, [])
+
+    async def sparse_query(
+        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]:
+        q = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(_sparse(sparse), using=SPARSE),
+            filter=_filter(filters),
+            with_payload=True,
+        )
+        (hits,) = await self._call(lambda: self._run([q]))
+        return merge_hits(hits, [], hits)
+
+    async def count(self) -> int:
+        return await self._call(self._count) if self._shard is not None else 0
+
+    async def optimize(self) -> None:
+        """Merge segments and build indexes (after a large ingest)."""
+        await self._call(lambda: self._shard.optimize())
+
+    async def close(self) -> None:
+        if self._shard is not None:
+            shard, self._shard = self._shard, None
+            await self._call(lambda: (shard.flush(), shard.close()))

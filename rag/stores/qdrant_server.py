@@ -1,0 +1,167 @@
+"""A Qdrant server or cluster by URL through ``qdrant-client``'s ``AsyncQdrantClient``.
+
+``url=":memory:"`` (or a local ``path``) selects qdrant-client's local mode, which speaks the same API and
+is what the tests use.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import structlog
+from qdrant_client import AsyncQdrantClient, models
+
+from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, Hit, merge_hits, to_payload
+from rag.types import Chunk, ScoredChunk, SparseVector
+
+log = structlog.get_logger(__name__)
+
+
+def _filter(filters: dict[str, str] | None) -> models.Filter | None:
+    if not filters:
+        return None
+    return models.Filter(
+        must=[models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in filters.items()]
+    )
+
+
+def _sparse(vec: SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=list(vec.indices), values=list(vec.values))
+
+
+def _pairs(points: list[models.ScoredPoint]) -> list[Hit]:
+    out: list[Hit] = []
+    for p in points:
+        vec = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
+        out.append((dict(p.payload or {}), float(p.score), vec))
+    return out
+
+
+class QdrantServerStore:
+    """``VectorStore`` on one collection of a Qdrant server (or qdrant-client local mode)."""
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        path: Path | None = None,
+        api_key: str | None = None,
+        collection: str = "opora",
+        timeout: float = 10.0,
+    ) -> None:
+        if url == ":memory:":
+            self._client = AsyncQdrantClient(location=":memory:")
+        elif url:
+            self._client = AsyncQdrantClient(url=url, api_key=api_key, timeout=int(timeout))
+        else:
+            self._client = AsyncQdrantClient(path=str(path))
+        self.collection = collection
+
+    async def ensure_collection(self, dim: int) -> None:
+        if await self._client.collection_exists(self.collection):
+            return
+        await self._client.create_collection(
+            self.collection,
+            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        for name in INDEXED_FIELDS:
+            with warnings.catch_warnings():  # local mode ignores payload indexes and says so
+                warnings.simplefilter("ignore", UserWarning)
+                await self._client.create_payload_index(
+                    self.collection, field_name=name, field_schema=models.PayloadSchemaType.KEYWORD
+                )
+        log.info("store.qdrant.created", collection=self.collection, dim=dim)
+
+    async def upsert(
+        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
+    ) -> None:
+        points = [
+            models.PointStruct(
+                id=c.chunk_id,
+                vector={DENSE: [float(x) for x in d], SPARSE: _sparse(s)},
+                payload=to_payload(c),
+            )
+            for c, d, s in zip(chunks, dense, sparse, strict=True)
+        ]
+        if points:
+            await self._client.upsert(self.collection, points=points, wait=True)
+
+    async def delete_doc(self, doc_id: str) -> None:
+        flt = _filter({"doc_id": doc_id})
+        assert flt is not None
+        await self._client.delete(
+            self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
+        )
+
+    async def _batch(self, requests: list[models.QueryRequest]) -> list[list[Hit]]:
+        responses = await self._client.query_batch_points(self.collection, requests=requests)
+        return [_pairs(r.points) for r in responses]
+
+    async def hybrid_query(
+        self,
+        dense: np.ndarray,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        candidates: int,
+        filters: dict[str, str] | None = None,
+        weights: tuple[float, float] | None = None,
+        rrf_k: int = 60,
+    ) -> list[ScoredChunk]:
+        """Dense and BM25 prefetches fused with RRF in one request; per-retriever scores attached.
+
+        qdrant-client's RRF takes no weights, so ``weights``/``rrf_k`` apply only where the server
+        supports parametrised RRF; the reranker downstream sees the per-retriever scores either way.
+        """
+        flt = _filter(filters)
+        dv, sv = [float(x) for x in dense], _sparse(sparse)
+        fused = models.QueryRequest(
+            prefetch=[
+                models.Prefetch(query=dv, using=DENSE, limit=candidates, filter=flt),
+                models.Prefetch(query=sv, using=SPARSE, limit=candidates, filter=flt),
+            ],
+            query=models.FusionQuery(fusion=models.Fusion.RRF),
+            limit=limit,
+            with_payload=True,
+            with_vector=[DENSE],
+        )
+        singles = [
+            models.QueryRequest(query=q, using=u, limit=candidates, filter=flt, with_payload=["chunk_id"])
+            for q, u in ((dv, DENSE), (sv, SPARSE))
+        ]
+        f, d, s = await self._batch([fused, *singles])
+        return merge_hits(f, d, s, dense)
+
+    async def dense_query(
+        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]:
+        q = models.QueryRequest(
+            query=[float(x) for x in dense],
+            using=DENSE,
+            limit=limit,
+            filter=_filter(filters),
+            with_payload=True,
+        )
+        (hits,) = await self._batch([q])
+        return merge_hits(hits, hits, [])
+
+    async def sparse_query(
+        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]:
+        q = models.QueryRequest(
+            query=_sparse(sparse), using=SPARSE, limit=limit, filter=_filter(filters), with_payload=True
+        )
+        (hits,) = await self._batch([q])
+        return merge_hits(hits, [], hits)
+
+    async def count(self) -> int:
+        if not await self._client.collection_exists(self.collection):
+            return 0
+        return (await self._client.count(self.collection, exact=True)).count
+
+    async def close(self) -> None:
+        await self._client.close()
