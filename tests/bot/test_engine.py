@@ -1,0 +1,106 @@
+"""The engine through its public seam, over the real core (sample KB, SQLite, Qdrant Edge)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import retrieval_query
+from bot.errors import InvalidInput
+from bot.generation import Turn
+from bot.texts import t
+from bot.types import (
+    AnswerDelta,
+    AnswerEnd,
+    AnswerNotice,
+    AnswerSources,
+    AnswerStart,
+    Incoming,
+    SessionKey,
+    UserRef,
+)
+from storage.repositories import messages, users
+
+
+def incoming(text: str, thread: str = "t1", user: str = "U1", platform: str = "slack") -> Incoming:
+    return Incoming(
+        text=text,
+        user=UserRef(platform=platform, external_id=user),
+        session=SessionKey(platform=platform, channel="C1", thread=thread),
+    )
+
+
+async def test_stream_events_come_in_order_and_end_with_stored_ids(core):
+    events = [
+        e
+        async for e in core.engine.stream(
+            incoming("werf kube-run: how to copy a file back from the container?")
+        )
+    ]
+    kinds = [type(e) for e in events]
+    assert kinds[0] is AnswerStart and kinds[-1] is AnswerEnd and AnswerSources in kinds
+    assert kinds.index(AnswerDelta) < kinds.index(AnswerSources)
+    answer = events[-1].answer
+    assert answer.message_id and answer.session_id == events[0].session_id
+    assert answer.text == "".join(e.text for e in events if isinstance(e, AnswerDelta))
+    assert "--copy-from" in answer.text
+
+
+async def test_thread_history_is_kept_and_follow_up_uses_it(core):
+    await core.engine.ask(incoming("How do I roll back a helm release?", thread="th"))
+    follow = await core.engine.ask(incoming("and to a specific revision?", thread="th"))
+    assert any("rollback" in (s.path or "") for s in follow.sources)
+    async with core.db.session() as s:
+        history = await messages.recent_messages(s, conversation_id=follow.session_id, limit=10)
+    assert [m.kind for m in history] == ["question", "answer", "question", "answer"]
+
+
+def test_follow_up_query_joins_the_previous_question():
+    history = [Turn("user", "How do I roll back a helm release?"), Turn("assistant", "...")]
+    assert retrieval_query("and on stage?", history).startswith("How do I roll back")
+    long_question = "What is the difference between helm upgrade --install and helm install in CI pipelines?"
+    assert retrieval_query(long_question, history) == long_question
+    assert retrieval_query("and on stage?", []) == "and on stage?"
+
+
+async def test_partial_index_adds_a_notice(core):
+    core.index.begin(["kb"])
+    core.index.progress(docs_done=1, docs_total=4, chunks_done=10)
+    events = [e async for e in core.engine.stream(incoming("helm rollback to previous revision"))]
+    notices = [e.text for e in events if isinstance(e, AnswerNotice)]
+    assert notices and "25%" in notices[0]
+    assert events[-1].answer.notice == notices[0]
+
+
+async def test_invalid_questions_raise_before_anything_is_stored(core):
+    with pytest.raises(InvalidInput):
+        await core.engine.ask(incoming("   "))
+    with pytest.raises(InvalidInput) as err:
+        await core.engine.ask(incoming("a" * 4001))
+    assert "4000" in err.value.message("ru")
+    async with core.db.session() as s:
+        assert await messages.popular_questions(s, days=1, limit=5) == []
+
+
+async def test_commands_set_role_language_and_start_fresh(core):
+    assert "role" in (await core.commands.handle(incoming("/role devops")) or "").lower()
+    assert await core.commands.handle(incoming("lang ru")) == t("lang_set", "ru")
+    async with core.db.session() as s:
+        user = await users.get_or_create_user(s, platform="slack", external_id="U1")
+    assert (user.role, user.language) == ("devops", "ru")
+    first = await core.engine.ask(incoming("helm rollback", thread="dm"))
+    assert first.lang == "ru"  # the stored language preference wins over detection
+    assert await core.commands.handle(incoming("new", thread="dm"))
+    second = await core.engine.ask(incoming("helm rollback", thread="dm"))
+    assert second.session_id != first.session_id
+    assert await core.commands.handle(incoming("helm rollback")) is None
+
+
+async def test_human_request_escalates_the_last_answer(core):
+    sent = core.engine.escalator.sent
+    answer = await core.engine.ask(incoming("helm rollback", thread="h"))
+    reply = await core.commands.handle(incoming("human", thread="h"))
+    assert reply and "human" in reply.lower()
+    assert sent[-1].reason == "user_request" and sent[-1].message_id == answer.message_id
+    async with core.db.session() as s:
+        stored = await messages.get_message(s, message_id=answer.message_id)
+    assert stored.escalated
