@@ -11,37 +11,17 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import Stemmer
-
 from bot.generation import GenerationDone, GenerationEvent, GenerationRequest, TextDelta
 from bot.texts import t
 from bot.types import Passage
+from rag.sparse import terms as sparse_terms
 
-_WORD = re.compile(r"[\w][\w.\-/]*[\w]|\w", re.UNICODE)
 _ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
-_CYR = re.compile(r"[\u0400-\u04FF]")
-_STOP = frozenset(
-    (
-        "the a an is are was be to of in on for and or with how what why can i we my our do does it this "
-        "that not no from by at as use using there when which you your me "
-        "как что почему можно ли у в на и или с для это мы наш наши мне не нет по из при где когда"
-    ).split()
-)
-_STEMMERS = {"en": Stemmer.Stemmer("english"), "ru": Stemmer.Stemmer("russian")}
 
 
 def terms(text: str) -> set[str]:
-    """Stemmed content words of ``text`` (identifiers like ``werf.io/x`` also kept whole)."""
-    out: set[str] = set()
-    for token in _WORD.findall(text.lower()):
-        if token in _STOP or len(token) < 2:
-            continue
-        out.add(token)
-        for part in re.split(r"[.\-/]", token):
-            if part and part not in _STOP:
-                lang = "ru" if _CYR.search(part) else "en"
-                out.add(_STEMMERS[lang].stemWord(part))
-    return out
+    """Stemmed content words and whole identifiers (the same analysis as the BM25 index)."""
+    return set(sparse_terms(text))
 
 
 def split_blocks(text: str) -> list[str]:
