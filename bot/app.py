@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from rag.factory import build_embedder, build_retriever, build_store
 
 from bot.api import install_error_handlers, router
+from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
 from bot.engine import Engine
@@ -27,6 +28,7 @@ from bot.extractive import ExtractiveGenerator
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
+from bot.llm_answer import LLMAnswerGenerator
 from bot.services import Channel, Services
 from storage.db import Database
 
@@ -34,14 +36,14 @@ log = structlog.get_logger(__name__)
 CHANNELS = ("webchat", "slack", "telegram", "mattermost")
 
 
-def build_generator(settings: Settings) -> AnswerGenerator:
-    """The LLM generator when a provider is configured, else the extractive one."""
+def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
+    """The LLM generator (extractive fallback inside) when a provider is configured, else extractive."""
     extractive = ExtractiveGenerator(passages=settings.answer.extractive_passages)
-    try:
-        from bot.llm_answer import build_llm_generator
-    except ImportError:  # the providers package is optional at this seam
+    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    if llm is None:
+        log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
-    return build_llm_generator(settings, fallback=extractive) or extractive
+    return llm
 
 
 async def build_services(
@@ -59,7 +61,7 @@ async def build_services(
     engine = Engine(
         db=db,
         retriever=retriever,
-        generator=generator or build_generator(settings),
+        generator=generator or build_generator(settings, db),
         escalator=escalator or LogEscalator(),
         detector=CriticalDetector(settings.escalation.phrases, settings.escalation.patterns),
         index=index,
@@ -79,6 +81,9 @@ async def build_services(
 
 
 async def close_services(services: Services) -> None:
+    generator_closer = getattr(services.engine.generator, "aclose", None)
+    if generator_closer is not None:
+        await generator_closer()
     store = services.extras.get("store")
     if store is not None:
         await store.close()
