@@ -198,7 +198,9 @@ class Engine:
     async def _answer_from_docs(
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
-        outcome = await self.retriever.retrieve(retrieval_query(text, ctx.history), limit=self.top_k)
+        query = retrieval_query(text, ctx.history)
+        # rank by the language the question is written in (the reply language may be a preference)
+        outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
