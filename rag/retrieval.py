@@ -1,0 +1,171 @@
+"""Hybrid retrieval: dense + BM25 candidates fused in the store, re-ranked, diversified, thresholded."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import structlog
+
+from rag import rerank
+from rag.loaders.folder import detect_lang
+from rag.sparse import query_vector
+from rag.types import Embedder, ScoredChunk, SparseVector
+
+log = structlog.get_logger(__name__)
+Mode = Literal["final", "rrf", "dense", "sparse"]
+_NOISE = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
+
+
+class HybridStore(Protocol):
+    """What the retriever needs of a vector store (both stores in ``rag.stores`` provide it)."""
+
+    async def hybrid_query(
+        self,
+        dense: np.ndarray,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        candidates: int,
+        filters: dict[str, str] | None = None,
+        weights: tuple[float, float] | None = None,
+        rrf_k: int = 60,
+    ) -> list[ScoredChunk]: ...
+
+    async def dense_query(
+        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]: ...
+
+    async def sparse_query(
+        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+    ) -> list[ScoredChunk]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetrieverConfig:
+    top_k: int = 5
+    candidates: int = 40
+    min_score: float = 0.5  # on the calibrated relevance of the best chunk
+    max_chunks_per_doc: int = 2
+    rerank: bool = True  # False: plain weighted RRF order
+    weights: rerank.RankWeights = field(default_factory=rerank.RankWeights)
+
+
+@dataclass(slots=True)
+class RetrievalResult:
+    """Ranked chunks (``score``: calibrated relevance in [0, 1]); ``passed``: the best clears the bar."""
+
+    chunks: list[ScoredChunk]
+    passed: bool
+    query: str
+    lang: str | None
+    best: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def normalize_query(text: str) -> str:
+    """Drop emoji and collapse whitespace; keep case and punctuation (identifiers matter)."""
+    return re.sub(r"\s+", " ", _NOISE.sub(" ", text)).strip()
+
+
+def diversify(hits: list[ScoredChunk], per_doc: int) -> list[ScoredChunk]:
+    """Keep at most ``per_doc`` chunks of each document, order preserved."""
+    seen: dict[str, int] = {}
+    out: list[ScoredChunk] = []
+    for hit in hits:
+        n = seen.get(hit.chunk.doc_id, 0)
+        if n < per_doc:
+            seen[hit.chunk.doc_id] = n + 1
+            out.append(hit)
+    return out
+
+
+class Retriever:
+    """Answers ``retrieve(query)`` with ranked, de-duplicated chunks and an abstain decision.
+
+    Args:
+        embedder: Embeds the query (same model as the index).
+        store: The vector store (``EdgeStore`` or ``QdrantServerStore``).
+        config: Sizes, weights and the relevance threshold.
+    """
+
+    def __init__(self, embedder: Embedder, store: HybridStore, config: RetrieverConfig | None = None) -> None:
+        self.embedder, self.store = embedder, store
+        self.config = config or RetrieverConfig()
+
+    async def retrieve(
+        self, query: str, *, lang: str | None = None, limit: int | None = None, mode: Mode | None = None
+    ) -> RetrievalResult:
+        """Retrieve chunks for ``query``.
+
+        Args:
+            query: The user's question (or the engine's rewritten one).
+            lang: The question's language; detected when None. Ranks chunks in it slightly higher.
+            limit: How many chunks to return (default ``top_k``).
+            mode: ``final`` (the pipeline; default unless ``rerank`` is off, then ``rrf``), or
+                ``rrf``/``dense``/``sparse`` for side-by-side benchmarks.
+        """
+        cfg, w = self.config, self.config.weights
+        mode = mode or ("final" if cfg.rerank else "rrf")
+        limit = limit or cfg.top_k
+        text = normalize_query(query)
+        lang = lang or detect_lang(text)
+        t0 = time.perf_counter()
+        dense, sparse = await asyncio.gather(
+            self.embedder.embed_query(text), asyncio.to_thread(query_vector, text)
+        )
+        t1 = time.perf_counter()
+        if mode == "dense":
+            hits = await self.store.dense_query(dense, limit=cfg.candidates)
+        elif mode == "sparse":
+            hits = await self.store.sparse_query(sparse, limit=cfg.candidates)
+        else:
+            hits = await self.store.hybrid_query(
+                dense,
+                sparse,
+                limit=2 * cfg.candidates,
+                candidates=cfg.candidates,
+                weights=(w.dense, w.sparse),
+                rrf_k=w.rrf_k,
+            )
+        t2 = time.perf_counter()
+        ranked, best = self._rank(text, lang, hits, mode)
+        ranked = diversify(ranked, cfg.max_chunks_per_doc)[:limit]
+        timings = {
+            "embed": 1000 * (t1 - t0),
+            "search": 1000 * (t2 - t1),
+            "rank": 1000 * (time.perf_counter() - t2),
+        }
+        passed = bool(ranked) and best >= cfg.min_score
+        log.debug(
+            "retrieval.done", lang=lang, hits=len(ranked), best=round(best, 3), passed=passed, **timings
+        )
+        return RetrievalResult(ranked, passed, text, lang, best, timings)
+
+    def _rank(
+        self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode
+    ) -> tuple[list[ScoredChunk], float]:
+        if not hits:
+            return [], 0.0
+        w = self.config.weights
+        q = rerank.Query.parse(text, lang)
+        feats = rerank.extract(q, hits, w)
+        rel = [rerank.relevance(f) for f in feats]
+        if mode == "final":
+            best_cos = max(f.cosine for f in feats)
+            best_rrf = max(f.rrf for f in feats)
+            keys = [rerank.rank_score(f, best_cos, best_rrf, w) for f in feats]
+        elif mode == "rrf":
+            keys = [f.rrf for f in feats]
+        else:
+            keys = [-i for i in range(len(hits))]  # the store's own order
+        order = sorted(range(len(hits)), key=lambda i: -keys[i])
+        out = [
+            ScoredChunk(hits[i].chunk, round(rel[i], 4), hits[i].dense_score, hits[i].sparse_score)
+            for i in order
+        ]
+        return out, max(rel)

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.ingest import Ingestor, IngestProgress
+from rag.loaders import FolderLoader
+from rag.sparse import query_vector
+from rag.stores.edge import EdgeStore
+from tests.rag.conftest import HashEmbedder, InMemoryCatalog
+
+
+async def _ingest(kb: Path, catalog: InMemoryCatalog, store: EdgeStore, embedder: HashEmbedder, **kw: object):
+    progress: list[IngestProgress] = []
+    ingestor = Ingestor(catalog, embedder, store, group_chunks=8, on_progress=progress.append, **kw)  # type: ignore[arg-type]
+    stats = await ingestor.run(FolderLoader(kb, source="folder:kb"))
+    return stats, progress
+
+
+async def _paths(store: EdgeStore, text: str) -> set[str]:
+    return {h.chunk.path or "" for h in await store.sparse_query(query_vector(text), limit=50)}
+
+
+async def test_add_then_second_run_embeds_nothing(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    stats, progress = await _ingest(small_kb, catalog, store, emb)
+    assert (stats.added, stats.changed, stats.deleted) == (
+        4,
+        0,
+        0,
+    ) and stats.chunks == await store.count() > 0
+    last = progress[-1]
+    assert (last.docs_done, last.docs_total, last.chunks_done) == (
+        4,
+        4,
+        last.chunks_total,
+    ) and last.percent == 100
+    assert [p.chunks_done for p in progress] == sorted(p.chunks_done for p in progress)
+    embedded = len(emb.embedded)
+    stats2, _ = await _ingest(small_kb, catalog, store, emb)
+    assert (stats2.unchanged, stats2.added, stats2.chunks) == (4, 0, 0)
+    assert len(emb.embedded) == embedded  # nothing re-embedded
+    assert catalog.runs[2]["stats"]["unchanged"] == 4
+    await store.close()
+
+
+async def test_change_and_delete(small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb)
+    page = small_kb / "helm/en/faq/uninstalling.md"
+    page.write_text(page.read_text() + "\n\n## Zebracorn\n\nThe zebracorn section is new.\n")
+    (small_kb / "helm/en/intro/using_helm.md").unlink()
+    before = await store.count()
+    stats, _ = await _ingest(small_kb, catalog, store, emb)
+    assert (stats.changed, stats.deleted, stats.unchanged) == (1, 1, 2)
+    assert await _paths(store, "zebracorn") == {"helm/en/faq/uninstalling.md"}
+    assert "helm/en/intro/using_helm.md" not in await _paths(store, "helm chart install release")
+    assert await store.count() < before
+    state = (await catalog.states("folder:kb"))["helm/en/faq/uninstalling.md"]
+    assert state.version == 2
+    await store.close()
+
+
+async def test_crash_midway_then_next_run_finishes(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    store = EdgeStore(tmp_path / "idx")
+    with pytest.raises(RuntimeError, match="crashed"):
+        await _ingest(small_kb, catalog, store, HashEmbedder(fail_after_batches=1))
+    assert catalog.runs[1]["error"] and "crashed" in catalog.runs[1]["error"]
+    indexed = [s for s in (await catalog.states("folder:kb")).values() if s.content_hash]
+    assert 0 < len(indexed) < 4  # the first group is indexed and marked, the rest is not
+    emb = HashEmbedder()
+    stats, _ = await _ingest(small_kb, catalog, store, emb)
+    assert stats.unchanged == len(indexed) and stats.changed + stats.added == 4 - len(indexed)
+    full = EdgeStore(tmp_path / "fresh")
+    await _ingest(small_kb, InMemoryCatalog(), full, HashEmbedder())
+    assert await store.count() == await full.count()  # no duplicate or missing chunks after the crash
+    stats3, _ = await _ingest(small_kb, catalog, store, emb)
+    assert stats3.chunks == 0
+    await store.close()
+    await full.close()
+
+
+async def test_new_file_added(small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb)
+    shutil.copy(small_kb / "helm/en/faq/uninstalling.md", small_kb / "helm/en/faq/copy.md")
+    stats, _ = await _ingest(small_kb, catalog, store, emb)
+    assert (stats.added, stats.unchanged) == (1, 4)
+    await store.close()
