@@ -104,8 +104,12 @@ class SlackSettings(BaseModel):
 class TelegramSettings(BaseModel):
     bot_token: SecretStr | None = None
     mode: Literal["polling", "webhook"] = "polling"
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token; required in webhook mode
+    webhook_url: str | None = None  # public URL of webhook_path; registered with setWebhook on start
+    webhook_path: str = "/telegram/webhook"
     api_url: str | None = None  # Bot API server base, e.g. https://api.telegram.org
+    edit_interval: float = 1.0  # seconds between two edits of one streamed message
+    polling_timeout: int = 30  # getUpdates long-poll seconds
 
     @property
     def enabled(self) -> bool:
@@ -116,6 +120,10 @@ class MattermostSettings(BaseModel):
     url: str | None = None  # https://mattermost.example.com
     token: SecretStr | None = None
     action_token: SecretStr | None = None  # checks interactive button callbacks
+    action_url: str | None = None  # public URL of action_path, where Mattermost posts button presses
+    action_path: str = "/mattermost/actions"
+    edit_interval: float = 0.5  # seconds between two edits of one streamed post
+    reconnect_max: float = 30.0  # websocket reconnect backoff ceiling, seconds
 
     @property
     def enabled(self) -> bool:
@@ -132,7 +140,8 @@ class WebChatSettings(BaseModel):
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
     popular_days: int = 14
-    seed_questions: list[str] = Field(default_factory=list)
+    popular_min_count: int = 2  # a question shows as popular once asked this often (one person's stays private)
+    seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
     static_dir: Path | None = None  # default: webchat/dist
 
 

@@ -55,7 +55,7 @@ class _TelegramHTML(HTMLParser):
     """Checks text the way the Bot API does for ``parse_mode=HTML``: known tags, balanced, entities."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__(convert_charrefs=False)
         self.stack: list[str] = []
         self.error: str | None = None
         self.plain: list[str] = []
@@ -75,6 +75,12 @@ class _TelegramHTML(HTMLParser):
         if "<" in data or ">" in data:
             self.error = self.error or "Unexpected raw angle bracket"
         self.plain.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.plain.append("&")  # one character once parsed
+
+    def handle_charref(self, name: str) -> None:
+        self.plain.append("#")
 
 
 def telegram_html_error(text: str) -> str | None:
