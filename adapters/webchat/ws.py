@@ -1,0 +1,107 @@
+"""The WebSocket endpoint: one reader loop per socket, one writer task, answers run as server tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import structlog
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketState
+
+from adapters.webchat.protocol import AskIn, FeedbackIn, PingIn, client_message, error
+from adapters.webchat.texts import wt
+
+if TYPE_CHECKING:
+    from adapters.webchat.chat import WebChat
+
+log = structlog.get_logger(__name__)
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+
+
+class Connection:
+    """The sending half of a socket. ``send`` never blocks and never fails: after a disconnect it drops."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.closed = False
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write())
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self.closed:
+            self._queue.put_nowait(message)
+
+    async def _write(self) -> None:
+        while (message := await self._queue.get()) is not None:
+            try:
+                await self.ws.send_text(json.dumps(message, ensure_ascii=False))
+            except Exception:  # the peer is gone; answers keep running and are stored
+                self.closed = True
+                return
+
+    async def close(self) -> None:
+        self.closed = True
+        self._queue.put_nowait(None)
+        await asyncio.gather(self._writer, return_exceptions=True)
+
+
+def same_origin(ws: WebSocket) -> bool:
+    """Browsers send ``Origin``: refuse sockets opened by other sites with our cookie (CSWSH)."""
+    origin = ws.headers.get("origin")
+    if not origin:
+        return True  # not a browser
+    host = ws.headers.get("x-forwarded-host") or ws.headers.get("host") or ""
+    return urlsplit(origin).netloc.lower() == host.split(",")[0].strip().lower()
+
+
+async def serve(ws: WebSocket, chat: WebChat) -> None:
+    if not same_origin(ws):
+        await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
+        return
+    user = await chat.auth.identify(ws)
+    if user is None:
+        await ws.close(code=CLOSE_UNAUTHORIZED, reason="sign in first")
+        return
+    await ws.accept()
+    conn = Connection(ws)
+    log.info("webchat.socket_open", user_id=user.id)
+    try:
+        while True:
+            frame = await ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            raw = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
+            await _dispatch(chat, user, conn, raw)
+    finally:
+        await conn.close()
+        if ws.application_state == WebSocketState.CONNECTED:
+            await ws.close()
+        log.info("webchat.socket_closed", user_id=user.id)
+
+
+async def _dispatch(chat: WebChat, user: Any, conn: Connection, raw: str) -> None:
+    size = len(raw.encode("utf-8"))
+    if size > MAX_FRAME_BYTES:
+        conn.send(error(None, "too_large", wt("frame_too_large", None, size=size, limit=MAX_FRAME_BYTES)))
+        return
+    data: Any = None
+    try:
+        data = json.loads(raw)
+        message = client_message.validate_python(data)
+    except (ValueError, ValidationError) as exc:
+        fields = data if isinstance(data, dict) else {}
+        request_id = fields.get("request_id") if isinstance(fields.get("request_id"), str) else None
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else "invalid JSON"
+        conn.send(error(request_id, "bad_request", wt("bad_message", fields.get("lang"), detail=detail)))
+        return
+    if isinstance(message, PingIn):
+        conn.send({"type": "pong", "ts": message.ts})
+    elif isinstance(message, AskIn):
+        await chat.ask(user, message, conn.send)
+    elif isinstance(message, FeedbackIn):
+        await chat.feedback(user, message, conn.send)
