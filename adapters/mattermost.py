@@ -1,0 +1,198 @@
+"""Mattermost channel: websocket events in, REST posts out, button presses on our action URL.
+
+The bot answers when mentioned, in direct messages, and to follow-ups in threads it already answers in;
+it ignores its own posts and other bots'. Session = the thread root (``root_id``, or the post's own id for
+a root post). A post id is claimed in the database before answering, so a websocket replay after a
+reconnect never produces a second answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+from typing import Any
+
+import structlog
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from adapters.mattermost_client import MattermostClient
+from adapters.mattermost_sink import Actions, MattermostSink
+from adapters.threads import session_of_answer
+from bot.channels import (
+    answers_in,
+    handle_message,
+    press_vote,
+    reaction_value,
+    request_human,
+    session_key,
+    vote_by_ref,
+    withdraw_by_ref,
+)
+from bot.config import MattermostSettings
+from bot.errors import NotFound
+from bot.services import Services
+from bot.texts import t
+from bot.types import Incoming, Platform, UserRef
+
+log = structlog.get_logger(__name__)
+PLATFORM = str(Platform.MATTERMOST)
+
+
+class ActionRequest(BaseModel):
+    """What Mattermost POSTs when an interactive button is pressed."""
+
+    user_id: str
+    user_name: str = ""
+    channel_id: str = ""
+    post_id: str = ""
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class MattermostChannel:
+    name = "mattermost"
+
+    def __init__(self, services: Services, settings: MattermostSettings) -> None:
+        assert settings.url is not None and settings.token is not None
+        self.services = services
+        self.settings = settings
+        self.client = MattermostClient(
+            settings.url, settings.token.get_secret_value(), reconnect_max=settings.reconnect_max
+        )
+        token = settings.action_token.get_secret_value() if settings.action_token else None
+        self.actions = Actions(settings.action_url, token) if settings.action_url and token else None
+        self.router: APIRouter | None = self._action_router() if token else None
+        self.bot_user_id = ""
+        self.username = ""
+        self._listener: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        me = await self.client.me()
+        self.bot_user_id, self.username = me["id"], me.get("username", "")
+        self._listener = asyncio.create_task(self.client.listen(self._on_event), name="mattermost-ws")
+        async with asyncio.timeout(30):
+            await self.client.connected.wait()
+        if self.actions is None:
+            log.warning("mattermost.buttons_disabled", reason="action_url or action_token not set")
+        log.info("mattermost.started", bot=self.username)
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until every event taken so far has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _on_event(self, msg: dict[str, Any]) -> None:
+        kind, data = msg.get("event"), msg.get("data") or {}
+        if kind == "posted":
+            work = self._on_posted(data)
+        elif kind in ("reaction_added", "reaction_removed"):
+            work = self._on_reaction(data, removed=kind == "reaction_removed")
+        else:
+            return
+        task = asyncio.create_task(self._guard(work, kind))  # a slow answer never blocks the socket
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guard(self, work: Any, kind: str | None) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("mattermost.event_failed", event=kind)
+
+    async def _on_posted(self, data: dict[str, Any]) -> None:
+        post = json.loads(data.get("post") or "{}")
+        props = post.get("props") or {}
+        if post.get("user_id") == self.bot_user_id or props.get("from_bot") == "true" or post.get("type"):
+            return  # ourselves, other bots, system messages
+        if props.get("from_webhook") == "true":
+            return
+        root = post.get("root_id") or ""
+        key = session_key(PLATFORM, post["channel_id"], root or None, post["id"])
+        text = post.get("message") or ""
+        mentions = json.loads(data.get("mentions") or "[]")
+        mention = re.compile(rf"(?<![\w@])@{re.escape(self.username)}\b", re.IGNORECASE)
+        mentioned = self.bot_user_id in mentions or bool(mention.search(text))
+        direct = data.get("channel_type") == "D"
+        if not (direct or mentioned or (root and await answers_in(self.services.db, key))):
+            return
+        user = UserRef(PLATFORM, post["user_id"], display_name=(data.get("sender_name") or "").lstrip("@"))
+        incoming = Incoming(text=mention.sub(" ", text).strip(), user=user, session=key, event_id=post["id"])
+        await handle_message(self.services, incoming, self._sink(post["channel_id"], key.thread, post["id"]))
+
+    async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
+        reaction = json.loads(data.get("reaction") or "{}")
+        value = reaction_value(reaction.get("emoji_name", ""))
+        if value is None or reaction.get("user_id") == self.bot_user_id:
+            return
+        db, ref, user = self.services.db, reaction["post_id"], UserRef(PLATFORM, reaction["user_id"])
+        if removed:  # removing 👍 withdraws only a 👍 (a later 👎 stays)
+            await withdraw_by_ref(db, platform=PLATFORM, platform_ref=ref, user=user, value=value)
+            return
+        message_id = await vote_by_ref(db, platform=PLATFORM, platform_ref=ref, user=user, value=value)
+        log.info("mattermost.reaction", message_id=message_id, value=value)
+
+    def _sink(self, channel_id: str, root_id: str, question_id: str | None) -> MattermostSink:
+        return MattermostSink(
+            self.client,
+            bot_user_id=self.bot_user_id,
+            channel_id=channel_id,
+            root_id=root_id,
+            question_id=question_id,
+            actions=self.actions,
+            edit_interval=self.settings.edit_interval,
+        )
+
+    def _token_ok(self, token: Any) -> bool:
+        expected = self.settings.action_token
+        if expected is None or not isinstance(token, str):
+            return False
+        return hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+
+    def _action_router(self) -> APIRouter:
+        router = APIRouter(tags=["mattermost"])
+
+        @router.post(self.settings.action_path, include_in_schema=False, response_model=None)
+        async def mattermost_action(body: ActionRequest) -> JSONResponse | dict[str, Any]:
+            if not self._token_ok(body.context.get("token")):
+                log.warning("mattermost.action_rejected", reason="bad token")
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            return await self._on_action(body)
+
+        return router
+
+    async def _on_action(self, body: ActionRequest) -> dict[str, Any]:
+        db, lang = self.services.db, self.services.settings.answer.default_lang
+        user = UserRef(PLATFORM, body.user_id, display_name=body.user_name or None)
+        message_id = int(body.context.get("message_id", 0))
+        if body.context.get("action") == "human":
+            key = await session_of_answer(db, message_id=message_id)
+            if key is None:
+                return {"ephemeral_text": t("unknown_message", lang, message_id=message_id)}
+            incoming = Incoming(text="human", user=user, session=key)
+            await request_human(self.services, incoming, self._sink(key.channel, key.thread, None))
+            return {}
+        pressed = 1 if int(body.context.get("value", 1)) > 0 else -1
+        try:
+            value = await press_vote(db, message_id=message_id, user=user, pressed=pressed)
+        except NotFound as exc:
+            return {"ephemeral_text": exc.message(lang)}
+        return {"ephemeral_text": t("vote_recorded" if value else "vote_withdrawn", lang)}
+
+
+def create(services: Services) -> MattermostChannel | None:
+    """The Mattermost channel, or ``None`` when its URL and token are not configured."""
+    settings = services.settings.mattermost
+    return MattermostChannel(services, settings) if settings.enabled else None
