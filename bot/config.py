@@ -65,9 +65,9 @@ class VectorStoreSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     top_k: int = 5
-    candidates: int = 40
+    candidates: int = 80
     rrf_k: int = 60
-    min_score: float = 0.5  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
+    min_score: float = 0.7  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
     max_chunks_per_doc: int = 2
     dense_weight: float = 1.0  # RRF weight of the dense candidates
     sparse_weight: float = 1.0  # RRF weight of the BM25 candidates

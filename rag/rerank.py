@@ -26,6 +26,8 @@ class RankWeights:
     ident: float = 0.4  # share of query identifiers found verbatim in the chunk
     coverage: float = 0.2  # share of query terms in the chunk
     lang: float = 0.05  # chunk language equals the query's
+    same_doc: float = 0.3  # evidence from the next best chunk of the same document (retrieval.page_boost)
+    mirror: float = 0.0  # evidence from the same page in the other language (retrieval.page_boost)
 
 
 @dataclass(frozen=True, slots=True)

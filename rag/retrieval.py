@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 import numpy as np
 import structlog
 
-from rag import rerank
+from rag import rerank as ranking
 from rag.loaders.folder import detect_lang
 from rag.sparse import query_vector
 from rag.types import Embedder, ScoredChunk, SparseVector
@@ -48,11 +48,11 @@ class HybridStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class RetrieverConfig:
     top_k: int = 5
-    candidates: int = 40
-    min_score: float = 0.5  # on the calibrated relevance of the best chunk
+    candidates: int = 80
+    min_score: float = 0.7  # on the calibrated relevance of the best of the top 3 chunks
     max_chunks_per_doc: int = 2
     rerank: bool = True  # False: plain weighted RRF order
-    weights: rerank.RankWeights = field(default_factory=rerank.RankWeights)
+    weights: ranking.RankWeights = field(default_factory=ranking.RankWeights)
 
 
 @dataclass(slots=True)
@@ -81,6 +81,40 @@ def diversify(hits: list[ScoredChunk], per_doc: int) -> list[ScoredChunk]:
         if n < per_doc:
             seen[hit.chunk.doc_id] = n + 1
             out.append(hit)
+    return out
+
+
+_LANG_DIR = re.compile(r"(^|/)(en|ru)(/)")
+
+
+def page_boost(hits: list[ScoredChunk], keys: list[float], same: float, mirror: float) -> list[float]:
+    """Add evidence from the rest of the page to each chunk's (min-max normalised) score.
+
+    ``same`` × the next best chunk of the same document (a page matching in several places is more likely
+    the answer), ``mirror`` × the best chunk of the same page in the other language: the KB holds the same
+    pages in English and Russian (``werf/en/x.md`` ↔ ``werf/ru/x.md``), and a match there is independent
+    evidence for the page.
+    """
+    if not keys or not (same or mirror):
+        return keys
+    lo, hi = min(keys), max(keys)
+    norm = [(k - lo) / (hi - lo) if hi > lo else 1.0 for k in keys]
+    by_doc: dict[str, list[float]] = {}
+    by_page: dict[tuple[str, str], float] = {}
+    pages: list[tuple[str, str]] = []
+    for hit, n in zip(hits, norm, strict=True):
+        c = hit.chunk
+        by_doc.setdefault(c.doc_id, []).append(n)
+        key = (_LANG_DIR.sub(r"\1*\3", c.path or c.doc_id, count=1), c.lang or "")
+        by_page[key] = max(by_page.get(key, 0.0), n)
+        pages.append(key)
+    tops = {d: sorted(v, reverse=True)[:2] for d, v in by_doc.items()}
+    out: list[float] = []
+    for hit, n, (page, lang) in zip(hits, norm, pages, strict=True):
+        top = tops[hit.chunk.doc_id]
+        second = top[1] if len(top) > 1 and n >= top[1] else (top[0] if len(top) > 1 else 0.0)
+        other = max((v for (p, lg), v in by_page.items() if p == page and lg != lang), default=0.0)
+        out.append(n + same * second + mirror * other)
     return out
 
 
@@ -152,13 +186,14 @@ class Retriever:
         if not hits:
             return [], 0.0
         w = self.config.weights
-        q = rerank.Query.parse(text, lang)
-        feats = rerank.extract(q, hits, w)
-        rel = [rerank.relevance(f) for f in feats]
+        q = ranking.Query.parse(text, lang)
+        feats = ranking.extract(q, hits, w)
+        rel = [ranking.relevance(f) for f in feats]
         if mode == "final":
             best_cos = max(f.cosine for f in feats)
             best_rrf = max(f.rrf for f in feats)
-            keys = [rerank.rank_score(f, best_cos, best_rrf, w) for f in feats]
+            keys = [ranking.rank_score(f, best_cos, best_rrf, w) for f in feats]
+            keys = page_boost(hits, keys, w.same_doc, w.mirror)
         elif mode == "rrf":
             keys = [f.rrf for f in feats]
         else:
@@ -168,4 +203,4 @@ class Retriever:
             ScoredChunk(hits[i].chunk, round(rel[i], 4), hits[i].dense_score, hits[i].sparse_score)
             for i in order
         ]
-        return out, max(rel)
+        return out, max(rel[i] for i in order[:3])
