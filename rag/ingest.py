@@ -89,6 +89,9 @@ class Ingestor:
         try:
             await self.store.ensure_collection(self.embedder.dim)
             await self._run(loader, stats)
+            optimize = getattr(self.store, "optimize", None)
+            if stats.chunks and optimize is not None:
+                await optimize()  # merge the many small segments of an ingest into searchable ones
         except BaseException as exc:
             stats.seconds = time.perf_counter() - started
             await self.catalog.finish_run(run_id, stats=stats.as_dict(), error=repr(exc)[:500])
