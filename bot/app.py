@@ -16,7 +16,6 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from rag.factory import build_embedder, build_retriever, build_store
 
 from bot.api import install_error_handlers, router
 from bot.cache_store import SqlCacheStore
@@ -30,6 +29,7 @@ from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.llm_answer import LLMAnswerGenerator
 from bot.services import Channel, Services
+from rag.factory import build_embedder, build_retriever, build_store
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -55,8 +55,7 @@ async def build_services(
     await db.migrate()
     embedder = build_embedder(settings)
     store = build_store(settings)
-    await store.ensure_collection(embedder.dim)
-    retriever = build_retriever(settings, embedder=embedder, store=store)
+    retriever = await build_retriever(settings, embedder=embedder, store=store)
     index = IndexStatus()
     engine = Engine(
         db=db,
@@ -88,9 +87,13 @@ async def close_services(services: Services) -> None:
     if store is not None:
         await store.close()
     embedder = services.extras.get("embedder")
-    closer = getattr(embedder, "aclose", None)
-    if closer is not None:
-        await closer()
+    for name in ("aclose", "close"):
+        closer = getattr(embedder, name, None)
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+            break
     await services.db.close()
 
 

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import structlog
-from rag.ingest import Ingestor, IngestProgress
 
 from bot.indexing import IndexStatus
 from bot.services import Services
+from rag.factory import build_ingestor
+from rag.ingest import IngestProgress
 from rag.loaders.folder import FolderLoader
 from storage.repositories.documents import SqlDocumentCatalog
 
@@ -26,12 +27,6 @@ async def ingest_paths(
     """Ingest every folder in ``paths`` incrementally; returns summed stats."""
     status = status or services.index
     settings = services.settings
-    ingestor = Ingestor(
-        catalog=SqlDocumentCatalog(services.db),
-        embedder=services.extras["embedder"],
-        store=services.extras["store"],
-        chunking=None,
-    )
     totals: dict[str, int] = {}
     status.begin([str(p) for p in paths])
     last_logged = -10
@@ -45,10 +40,17 @@ async def ingest_paths(
         if on_progress is not None:
             on_progress(p)
 
+    ingestor = build_ingestor(
+        settings,
+        SqlDocumentCatalog(services.db),
+        embedder=services.extras["embedder"],
+        store=services.extras["store"],
+        on_progress=progress,
+    )
     try:
         for path in paths:
             loader = FolderLoader(path, max_file_bytes=settings.kb.max_file_bytes)
-            stats = await ingestor.run(loader, progress=progress)
+            stats = (await ingestor.run(loader)).as_dict()
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0) + int(value)
     except Exception as exc:
