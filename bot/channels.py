@@ -27,11 +27,11 @@ from bot.rendering import (
     with_retry,
 )
 from bot.services import Services
-from bot.sessions import conversation_for
+from bot.sessions import conversation_for, resolve_user
 from bot.texts import t
 from bot.types import Answer, Incoming, SessionKey, UserRef, Vote, VoteSource
 from storage.db import Database
-from storage.repositories import events, messages
+from storage.repositories import events, feedback, messages
 
 __all__ = [
     "Capabilities",
@@ -45,14 +45,17 @@ __all__ = [
     "answers_in",
     "chat_key",
     "claim_event",
+    "current_vote",
     "handle_message",
     "link_answer",
+    "press_vote",
     "reaction_value",
     "request_human",
     "session_key",
     "vote",
     "vote_by_ref",
     "with_retry",
+    "withdraw_by_ref",
 ]
 
 log = structlog.get_logger(__name__)
@@ -119,6 +122,32 @@ async def vote_by_ref(
     return message_id
 
 
+async def withdraw_by_ref(
+    db: Database, *, platform: str, platform_ref: str, user: UserRef, value: int
+) -> None:
+    """A removed 👍/👎 reaction withdraws the vote only if it is still the one that reaction gave."""
+    message_id = await answer_for_ref(db, platform=platform, platform_ref=platform_ref)
+    if message_id is not None and await current_vote(db, message_id=message_id, user=user) == value:
+        await record_vote(db, Vote(message_id=message_id, user=user, value=0, source=VoteSource.REACTION))
+
+
+async def current_vote(db: Database, *, message_id: int, user: UserRef) -> int:
+    """The user's vote on answer ``message_id`` now: 1, -1, or 0 for none."""
+    row = await resolve_user(db, user)
+    async with db.session() as s:
+        found = await feedback.get_vote(s, message_id=message_id, user_id=row.id)
+    return int(found.value) if found is not None else 0
+
+
+async def press_vote(db: Database, *, message_id: int, user: UserRef, pressed: Literal[-1, 1]) -> int:
+    """A 👍/👎 button: the other one flips the vote, pressing the given one again withdraws it."""
+    value: Literal[-1, 0, 1] = (
+        0 if await current_vote(db, message_id=message_id, user=user) == pressed else pressed
+    )
+    await record_vote(db, Vote(message_id=message_id, user=user, value=value, source=VoteSource.BUTTON))
+    return value
+
+
 async def vote(
     db: Database, *, message_id: int, user: UserRef, value: Literal[-1, 0, 1], source: VoteSource
 ) -> None:
@@ -141,13 +170,17 @@ async def handle_message(
         return None
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
     renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex, policy=policy)
+
+    async def link(message_id: int, platform_ref: str) -> None:
+        await link_answer(services.db, message_id=message_id, platform_ref=platform_ref)
+
     try:
         reply = await services.commands.handle(incoming)
         if reply is not None:
             await renderer.say(reply)
             return None
         await renderer.acknowledge()
-        answer = await renderer.stream(services.engine.stream(incoming))
+        answer = await renderer.stream(services.engine.stream(incoming), link)
     except OporaError as exc:
         log.info("channel.refused", platform=platform, code=exc.code)
         await _say_safely(renderer, exc.message(renderer.lang))
@@ -159,8 +192,6 @@ async def handle_message(
         log.exception("channel.failed", platform=platform, session=incoming.session.as_str())
         await _say_safely(renderer, t("internal_error", renderer.lang))
         return None
-    if answer.message_id is not None and renderer.refs:
-        await link_answer(services.db, message_id=answer.message_id, platform_ref=renderer.refs[-1])
     return answer
 
 

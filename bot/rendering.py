@@ -197,8 +197,12 @@ class StreamRenderer:
         else:
             await self._show(Draft(text=t("thinking", self.lang), lang=self.lang))
 
-    async def stream(self, events: AsyncIterator[AnswerEvent]) -> Answer:
-        """Render the engine's events; returns the stored answer, linked to its last posted message."""
+    async def stream(
+        self,
+        events: AsyncIterator[AnswerEvent],
+        link: Callable[[int, str], Awaitable[None]] | None = None,
+    ) -> Answer:
+        """Render the engine's events; ``link(answer_id, ref)`` ties the answer to its last message."""
         draft = Draft(text="", lang=self.lang)
         answer: Answer | None = None
         last = self.clock()
@@ -228,24 +232,39 @@ class StreamRenderer:
             message_id=answer.message_id,
             controls=answer.message_id is not None,
         )
-        await self.finish(final)
+        message_id = answer.message_id
+
+        async def on_last(ref: str) -> None:
+            if link is not None and message_id is not None:
+                await link(message_id, ref)
+
+        await self.finish(final, on_last)
         return answer
 
     async def say(self, text: str, lang: Lang | None = None) -> str:
         """A short final reply (a command's answer, an error): replaces the placeholder if there is one."""
         return await self.finish(Draft(text=text, lang=lang or self.lang, final=True))
 
-    async def finish(self, draft: Draft) -> str:
-        """Show the final ``draft`` (edit what was posted, post the rest); returns the last message's ref."""
+    async def finish(self, draft: Draft, on_last: Callable[[str], Awaitable[None]] | None = None) -> str:
+        """Show the final ``draft`` (edit what was posted, post the rest); returns the last message's ref.
+
+        ``on_last(ref)`` runs as soon as the last message's ref is known: before its final edit (so a
+        reaction on the visible answer always finds it), or right after it is posted.
+        """
         payloads = list(self.sink.render(draft))
         for index, payload in enumerate(payloads):
+            last = index == len(payloads) - 1
             if index < len(self.refs):
+                if last and on_last is not None:
+                    await on_last(self.refs[index])
                 if index > 0 or payload != self._shown:
                     await with_retry(
                         "edit", lambda r=self.refs[index], p=payload: self.sink.edit(r, p), self.policy
                     )
             else:
                 await self._post(index, payload)
+                if last and on_last is not None:
+                    await on_last(self.refs[index])
         return self.refs[len(payloads) - 1]
 
     async def _show(self, draft: Draft) -> None:

@@ -1,0 +1,226 @@
+"""Slack: slack-bolt ``AsyncApp`` in Socket Mode (default) or HTTP Events mode, mapped to the core.
+
+Sessions: in channels a thread is a session, its root is the parent's ``thread_ts`` (a top-level mention
+starts a thread on its own ``ts``). In a DM, top-level messages form one session per DM (the channel id is
+the root; ``new`` starts a fresh one) and the bot answers top-level; a thread inside a DM is its own
+session. Dedupe key: the question's ``channel:ts`` (covers Slack retries, ``X-Slack-Retry-Num``, and the
+``app_mention`` + ``message`` pair Slack sends for one mention in a thread). Bolt answers Slack at once
+(``process_before_response=False``) so Slack never retries a slow answer.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.formatting import slack_sections
+from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink, call, capabilities, ref
+from bot import channels
+from bot.config import SlackSettings
+from bot.errors import OporaError
+from bot.language import detect_lang
+from bot.rendering import Draft
+from bot.services import Services
+from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
+
+log = structlog.get_logger(__name__)
+PLATFORM = Platform.SLACK.value
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def create(services: Services) -> SlackChannel | None:
+    settings = services.settings.slack
+    if not settings.enabled:
+        return None
+    return SlackChannel(services, settings)
+
+
+class SlackChannel:
+    name = "slack"
+
+    def __init__(self, services: Services, settings: SlackSettings) -> None:
+        if settings.mode == "http" and settings.signing_secret is None:
+            raise ValueError("slack.mode=http needs slack.signing_secret")
+        if settings.mode == "socket" and settings.app_token is None:
+            raise ValueError("slack.mode=socket needs slack.app_token (xapp-...)")
+        assert settings.bot_token is not None
+        self.services = services
+        self.settings = settings
+        self.caps = capabilities(settings.edit_interval)
+        kwargs = {"base_url": settings.api_url} if settings.api_url else {}
+        self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), retry_handlers=[], **kwargs)
+        secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+        self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False)
+        self._users: dict[str, UserRef] = {}
+        self._socket: AsyncSocketModeHandler | None = None
+        self.router: APIRouter | None = None
+        if settings.mode == "http":
+            self.router = self._http_router()
+        self._register()
+
+    def _http_router(self) -> APIRouter:
+        handler = AsyncSlackRequestHandler(self.app)
+        router = APIRouter()
+
+        @router.post(self.settings.events_path, include_in_schema=False)
+        async def slack_events(request: Request) -> Any:
+            return await handler.handle(request)
+
+        return router
+
+    async def start(self) -> None:
+        if self.settings.mode == "socket":
+            assert self.settings.app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, self.settings.app_token.get_secret_value(), web_client=self.client
+            )
+            await self._socket.connect_async()
+        log.info("slack.started", mode=self.settings.mode)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+
+    # --- listeners ---
+    def _register(self) -> None:
+        app = self.app
+        app.event("app_mention")(self._on_mention)
+        app.event("message")(self._on_message)
+        app.event("reaction_added")(self._on_reaction)
+        app.event("reaction_removed")(self._on_reaction)
+        app.action(ACTION_UP)(self._on_button)
+        app.action(ACTION_DOWN)(self._on_button)
+        app.action(ACTION_HUMAN)(self._on_button)
+        app.command("/opora")(self._on_command)
+
+    async def _on_mention(self, event: dict[str, Any]) -> None:
+        await self._answer(event, dm=False)
+
+    async def _on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
+        if (
+            event.get("subtype")
+            or event.get("bot_id")
+            or event.get("user") in (None, context.get("bot_user_id"))
+        ):
+            return  # edits, joins, our own and other bots' messages
+        if event.get("channel_type") == "im":
+            await self._answer(event, dm=True)
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return  # top-level channel chatter: only mentions (app_mention) are ours
+        key = channels.session_key(PLATFORM, event["channel"], thread_ts, event["ts"])
+        if await channels.answers_in(self.services.db, key):
+            await self._answer(event, dm=False)
+
+    async def _answer(self, event: dict[str, Any], *, dm: bool) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return
+        channel, ts, thread_ts = event["channel"], event["ts"], event.get("thread_ts")
+        if dm and not thread_ts:
+            key, reply_in = channels.chat_key(PLATFORM, channel), None
+        else:
+            key = channels.session_key(PLATFORM, channel, thread_ts, ts)
+            reply_in = key.thread
+        text = html.unescape(_MENTION.sub("", event.get("text") or "")).strip()
+        incoming = Incoming(
+            text=text,
+            user=await self._user(event["user"]),
+            session=key,
+            event_id=f"{channel}:{ts}",
+            extras={"event": event},
+        )
+        sink = SlackSink(self.client, channel, reply_in, ts, self.caps)
+        await channels.handle_message(self.services, incoming, sink)
+
+    async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        value = channels.reaction_value(event.get("reaction", ""))
+        item = event.get("item") or {}
+        if value is None or item.get("type") != "message" or not event.get("user"):
+            return
+        if not await channels.claim_event(self.services.db, platform=PLATFORM, event_id=body["event_id"]):
+            return
+        user = await self._user(event["user"])
+        answer_ref = ref(item["channel"], item["ts"])
+        if event["type"] == "reaction_added":
+            await channels.vote_by_ref(
+                self.services.db, platform=PLATFORM, platform_ref=answer_ref, user=user, value=value
+            )
+        else:
+            await channels.withdraw_by_ref(
+                self.services.db, platform=PLATFORM, platform_ref=answer_ref, user=user, value=value
+            )
+
+    async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = await self._user(body["user"]["id"])
+        message_id = int(action["value"])
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        if action["action_id"] == ACTION_HUMAN:
+            thread_ts = message.get("thread_ts")
+            is_dm = channel.startswith("D") and not thread_ts
+            key = (
+                channels.chat_key(PLATFORM, channel)
+                if is_dm
+                else channels.session_key(PLATFORM, channel, thread_ts, message["ts"])
+            )
+            incoming = Incoming(text="human", user=user, session=key)
+            sink = SlackSink(self.client, channel, None if is_dm else key.thread, message["ts"], self.caps)
+            await channels.request_human(self.services, incoming, sink)
+            return
+        pressed = 1 if action["action_id"] == ACTION_UP else -1
+        try:
+            value = await channels.press_vote(
+                self.services.db, message_id=message_id, user=user, pressed=pressed
+            )
+        except OporaError as exc:
+            log.info("slack.vote_refused", code=exc.code)
+            return
+        log.info("slack.button_vote", message_id=message_id, value=value, source=str(VoteSource.BUTTON))
+
+    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        """``/opora <text>``: a command (help, role, lang, new, human) or a question, answered privately."""
+        text = (command.get("text") or "").strip() or "help"
+        lang = detect_lang(text, self.services.settings.answer.default_lang)
+        await ack()
+        user = await self._user(command["user_id"])
+        key = SessionKey(PLATFORM, command["channel_id"], f"slash:{command['user_id']}")
+        incoming = Incoming(text=text, user=user, session=key)
+        try:
+            reply = await self.services.commands.handle(incoming)
+            if reply is not None:
+                draft = Draft(text=reply, lang=lang, final=True)
+            else:
+                answer = await self.services.engine.ask(incoming)
+                draft = Draft(
+                    answer.text, answer.lang, final=True, sources=answer.sources, notice=answer.notice
+                )
+        except OporaError as exc:
+            draft = Draft(text=exc.message(lang), lang=lang, final=True)
+        await respond(text="\n\n".join(slack_sections(draft))[:3000], response_type="ephemeral")
+
+    async def _user(self, user_id: str) -> UserRef:
+        cached = self._users.get(user_id)
+        if cached is not None:
+            return cached
+        name = None
+        try:
+            info = await call("users.info", lambda: self.client.users_info(user=user_id))
+            profile = info["user"].get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or info["user"].get("name")
+        except channels.PlatformError as exc:  # a name is nice to have, never worth failing an answer
+            log.warning("slack.users_info_failed", status=exc.status)
+        user = UserRef(platform=PLATFORM, external_id=user_id, display_name=name)
+        if name is not None:
+            self._users[user_id] = user
+        return user
