@@ -53,6 +53,7 @@ class Posted:
     metadata: dict[str, Any] | None
     edits: int = 0
     history: list[str] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)  # time.monotonic() of the post and of each edit
 
 
 class FakeSlackServer:
@@ -163,6 +164,7 @@ class FakeSlackServer:
         channel = str(p["channel"])
         msg = Posted(channel, self.new_ts(), str(p.get("text", "")), _json(p.get("blocks")) or [],
                      p.get("thread_ts") or None, _json(p.get("metadata")))  # fmt: skip
+        msg.stamps.append(time.monotonic())
         self.posted[channel].append(msg)
         return {"ok": True, "channel": channel, "ts": msg.ts, "message": {"ts": msg.ts, "text": msg.text}}
 
