@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -70,17 +71,20 @@ async def serve(ws: WebSocket, chat: WebChat) -> None:
     await ws.accept()
     conn = Connection(ws)
     log.info("webchat.socket_open", user_id=user.id)
+    peer_gone = False
     try:
         while True:
             frame = await ws.receive()
             if frame["type"] == "websocket.disconnect":
+                peer_gone = True
                 break
             raw = frame.get("text") or (frame.get("bytes") or b"").decode("utf-8", "replace")
             await _dispatch(chat, user, conn, raw)
     finally:
         await conn.close()
-        if ws.application_state == WebSocketState.CONNECTED:
-            await ws.close()
+        if not peer_gone and ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):  # the peer may vanish while we close
+                await ws.close()
         log.info("webchat.socket_closed", user_id=user.id)
 
 

@@ -17,6 +17,15 @@ export async function copyText(text: string): Promise<void> {
   }
 }
 
+function CopyIcon() {
+  return (
+    <svg width="13" height="13" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
+      <rect x="9" y="9" width="12" height="12" rx="2" />
+      <path d="M5 15H4a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v1" />
+    </svg>
+  );
+}
+
 export function CopyButton({ getText, t, small }: { getText: () => string; t: T; small?: boolean }) {
   const [done, setDone] = useState(false);
   return (
@@ -31,7 +40,7 @@ export function CopyButton({ getText, t, small }: { getText: () => string; t: T;
         setTimeout(() => setDone(false), 1500);
       }}
     >
-      {done ? "✓" : "⧉"}
+      {done ? "✓" : <CopyIcon />}
       {!small && <span>{done ? t("copied") : t("copy")}</span>}
     </button>
   );

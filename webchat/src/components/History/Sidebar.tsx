@@ -35,7 +35,7 @@ export function Sidebar({ conversations, activeId, search, onSearch, onOpen, onN
   return (
     <nav className={open ? "sidebar open" : "sidebar"} aria-label={t("history")}>
       <div className="sidebar-top">
-        <button type="button" className="new-chat" onClick={onNew}>＋ {t("newChat")}</button>
+        <button type="button" className="new-chat" onClick={onNew}>+ {t("newChat")}</button>
         <button type="button" className="close-menu" aria-label={t("close")} onClick={onClose}>✕</button>
       </div>
       <label className="sr-only" htmlFor="search">{t("search")}</label>
@@ -68,7 +68,7 @@ export function Sidebar({ conversations, activeId, search, onSearch, onOpen, onN
                       <button type="button" aria-label={`${t("rename")}: ${c.title}`} title={t("rename")}
                         onClick={() => { setEditing(c.id); setTitle(c.title); }}>✎</button>
                       <button type="button" aria-label={`${t("delete")}: ${c.title}`} title={t("delete")}
-                        onClick={async () => { if (window.confirm(t("confirmDelete"))) await onDelete(c.id); }}>🗑</button>
+                        onClick={async () => { if (window.confirm(t("confirmDelete"))) await onDelete(c.id); }}>✕</button>
                     </span>
                   </>
                 )}
