@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -39,6 +40,7 @@ class Post:
     root_id: str = ""
     props: dict[str, Any] = field(default_factory=dict)
     edits: int = 0
+    stamps: list[float] = field(default_factory=lambda: [time.monotonic()])  # creation and each edit
     create_at: int = field(default_factory=lambda: int(time.time() * 1000))
 
     def json(self) -> dict[str, Any]:
@@ -84,6 +86,8 @@ class FakeMattermostServer:
         self.live: _Connection | None = None
         self._authed = asyncio.Event()
         self._pending: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -198,6 +202,32 @@ class FakeMattermostServer:
         self.url = f"http://127.0.0.1:{port}"
         return self.url
 
+    def start_in_thread(self) -> str:
+        """Serve from a thread with its own loop (benchmarks); drive it with ``run``."""
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self.start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self.url
+
+    def run(self, coro: Any) -> Any:
+        """Run ``coro`` on the fake's own loop (from another thread) and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self.run(self.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
     async def close(self) -> None:
         for conn in self.connections.values():
             if conn.socket is not None:
@@ -257,6 +287,7 @@ class FakeMattermostServer:
         if "props" in body:
             post.props = body["props"]
         post.edits += 1
+        post.stamps.append(time.monotonic())
         return web.json_response(post.json())
 
     async def _add_reaction(self, request: web.Request) -> web.Response:

@@ -49,6 +49,7 @@ class SentMessage:
     reply_markup: dict[str, Any] | None
     edits: int = 0
     history: list[str] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)  # time.monotonic() of the post and of each edit
 
 
 class _TelegramHTML(HTMLParser):
@@ -239,6 +240,7 @@ class FakeTelegramServer:
             thread_id=int(thread) if thread else None,
             reply_markup=params.get("reply_markup"),
             history=[text],
+            stamps=[time.monotonic()],
         )
         self.messages[(chat_id, msg.message_id)] = msg
         return self._message_json(msg)
@@ -257,6 +259,7 @@ class FakeTelegramServer:
         msg.text, msg.reply_markup, msg.parse_mode = text, markup, params.get("parse_mode")
         msg.edits += 1
         msg.history.append(text)
+        msg.stamps.append(time.monotonic())
         return self._message_json(msg)
 
     def _m_setMessageReaction(self, params: dict[str, Any]) -> bool:
