@@ -41,7 +41,7 @@ QUESTIONS = [
 ]
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: list[float], q: float) -> float:  # nan when nothing was measured
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
@@ -51,12 +51,16 @@ def summary(name: str, first: list[float], final: list[float], calls: int, answe
         "platform": name,
         "threads": THREADS,
         "answered": answers,
-        "p95_first_visible_ms": round(pct(first, 0.95) * 1000),
-        "p95_final_ms": round(pct(final, 0.95) * 1000),
-        "p50_final_ms": round(pct(final, 0.5) * 1000),
+        "p95_first_visible_ms": _ms(pct(first, 0.95)),
+        "p95_final_ms": _ms(pct(final, 0.95)),
+        "p50_final_ms": _ms(pct(final, 0.5)),
         "api_calls_per_answer": round(calls / max(answers, 1), 2),
         "duplicates": dupes,
     }
+
+
+def _ms(seconds: float) -> float | int:
+    return seconds if seconds != seconds else round(seconds * 1000)  # nan stays nan
 
 
 class LlmLikeGenerator:

@@ -178,6 +178,7 @@ class FakeSlackServer:
                     _json(p.get("blocks")) or [],
                     msg.edits + 1,
                 )
+                msg.stamps.append(time.monotonic())
                 return {"ok": True, "channel": channel, "ts": ts}
         return {"ok": False, "error": "message_not_found"}
 
