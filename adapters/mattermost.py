@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 
 from adapters.mattermost_client import MattermostClient
 from adapters.mattermost_sink import Actions, MattermostSink
-from adapters.threads import session_of_answer
 from bot.channels import (
     answers_in,
     handle_message,
@@ -29,6 +28,7 @@ from bot.channels import (
     reaction_value,
     request_human,
     session_key,
+    session_of_answer,
     vote_by_ref,
     withdraw_by_ref,
 )

@@ -20,7 +20,6 @@ from aiogram.types import User as TgUser
 
 from adapters.formatting import TELEGRAM_LIMIT
 from adapters.telegram_sink import TelegramSink, ref_of
-from adapters.threads import session_of_answer, thread_of_ref
 from bot.channels import (
     answers_in,
     chat_key,
@@ -29,6 +28,8 @@ from bot.channels import (
     press_vote,
     reaction_value,
     request_human,
+    session_of_answer,
+    thread_of_ref,
     vote_by_ref,
 )
 from bot.commands import COMMANDS

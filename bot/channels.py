@@ -31,7 +31,7 @@ from bot.sessions import conversation_for, resolve_user
 from bot.texts import t
 from bot.types import Answer, Incoming, SessionKey, UserRef, Vote, VoteSource
 from storage.db import Database
-from storage.repositories import events, feedback, messages
+from storage.repositories import conversations, events, feedback, messages
 
 __all__ = [
     "Capabilities",
@@ -153,6 +153,28 @@ async def vote(
 ) -> None:
     """A button vote (the button carries the answer id)."""
     await record_vote(db, Vote(message_id=message_id, user=user, value=value, source=source))
+
+
+async def session_of_answer(db: Database, *, message_id: int) -> SessionKey | None:
+    """The session (platform, channel, thread) that answer ``message_id`` belongs to."""
+    async with db.session() as s:
+        msg = await messages.get_message(s, message_id=message_id)
+        if msg is None:
+            return None
+        conv = await conversations.get_conversation(s, conversation_id=msg.conversation_id)
+    if conv is None:
+        return None
+    return SessionKey(platform=conv.platform, channel=conv.channel, thread=conv.thread)
+
+
+async def thread_of_ref(db: Database, *, platform: str, platform_ref: str) -> str | None:
+    """The thread root of the conversation whose answer was posted as ``platform_ref``."""
+    async with db.session() as s:
+        msg = await messages.find_by_platform_ref(s, platform=platform, platform_ref=platform_ref)
+        if msg is None:
+            return None
+        conv = await conversations.get_conversation(s, conversation_id=msg.conversation_id)
+    return conv.thread if conv is not None else None
 
 
 async def handle_message(

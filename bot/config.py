@@ -140,7 +140,7 @@ class WebChatSettings(BaseModel):
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
     popular_days: int = 14
-    popular_min_count: int = 2  # a question shows as popular once asked this often (one person's stays private)
+    popular_min_count: int = 2  # shown as popular once asked this often (one person's stays private)
     seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
     static_dir: Path | None = None  # default: webchat/dist
 
