@@ -89,7 +89,7 @@ try {
   await convs.first().waitFor();
   facts.history = await convs.count();
   check(facts.history >= 2, "history lists both conversations after reload");
-  await page.getByRole("button", { name: /install a chart with helm/ }).click();
+  await page.locator(".conv-open", { hasText: "install a chart with helm" }).click();
   const reloaded = page.locator(".msg-answer").first();
   await reloaded.locator('button[aria-pressed="true"][aria-label="Helpful"]').waitFor();
   facts.vote_persisted = true;
