@@ -87,7 +87,10 @@ async def user(n: int, url: str, args: argparse.Namespace, stats: Stats, start: 
     done = asyncio.Event()
     questions = itertools.cycle(random.sample(QUESTIONS, len(QUESTIONS)))
     async with websockets.connect(
-        ws_url, additional_headers={"Cookie": f"opora_session={cookie}"}, max_queue=None, open_timeout=30
+        ws_url,
+        additional_headers={"Cookie": f"opora_session={cookie}"},
+        max_queue=None,
+        ping_interval=None,  # the server is measured, not the client library's keepalive open_timeout=30
     ) as ws:
 
         async def reader() -> None:
@@ -172,7 +175,11 @@ async def main() -> None:
             after = rss_mb(proc.pid)
         finally:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
     print(f"web chat bench: {args.users} users, a question every {args.interval:g} s for {args.duration:g} s")
     print(f"questions asked       {stats.asked}")
     print(f"answers               {len(stats.end)}")
