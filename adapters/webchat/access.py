@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from adapters.webchat.auth import WebUser
 from adapters.webchat.texts import both
 from bot.errors import NotFound
+from bot.sessions import conversation_for
 from bot.types import Platform, SessionKey
 from storage.db import Database
 from storage.models import Conversation, Message
+from storage.repositories import conversations, messages
 
 
 def not_found(key: str = "not_found") -> NotFound:
@@ -25,7 +25,7 @@ def owns(user: WebUser, conv: Conversation | None) -> bool:
 async def owned_conversation(db: Database, user: WebUser, conversation_id: int) -> Conversation:
     """The user's live conversation ``conversation_id``; ``NotFound`` when it is missing or someone else's."""
     async with db.session() as s:
-        conv = await s.get(Conversation, conversation_id)
+        conv = await conversations.get_conversation(s, conversation_id=conversation_id)
     if not owns(user, conv):
         raise not_found()
     assert conv is not None
@@ -35,8 +35,12 @@ async def owned_conversation(db: Database, user: WebUser, conversation_id: int) 
 async def owned_answer(db: Database, user: WebUser, message_id: int) -> Message:
     """An answer in one of the user's conversations, else ``NotFound``."""
     async with db.session() as s:
-        msg = await s.get(Message, message_id)
-        conv = await s.get(Conversation, msg.conversation_id) if msg is not None else None
+        msg = await messages.get_message(s, message_id=message_id)
+        conv = (
+            await conversations.get_conversation(s, conversation_id=msg.conversation_id)
+            if msg is not None
+            else None
+        )
     if msg is None or msg.kind != "answer" or not owns(user, conv):
         raise not_found("no_answer")
     return msg
@@ -55,13 +59,7 @@ async def session_key(
         return SessionKey(Platform.WEB, conv.channel, conv.thread)
     key = SessionKey(Platform.WEB, str(user.id), conversation or new_thread)
     if conversation:
-        stmt = select(Conversation).where(
-            Conversation.platform == key.platform,
-            Conversation.channel == key.channel,
-            Conversation.thread == key.thread,
-        )
-        async with db.session() as s:
-            conv = (await s.execute(stmt)).scalar_one_or_none()
+        conv = await conversation_for(db, key)
         if conv is not None and not owns(user, conv):
             raise not_found()
     return key
