@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 webchat/dist/index.html: $(shell find webchat/src webchat/index.html webchat/package.json -type f 2>/dev/null)
-	@if command -v npm >/dev/null; then cd webchat && npm ci --no-audit --no-fund && npm run build; \
+	@if command -v npm >/dev/null; then bash webchat/build.sh; \
 	else echo "npm not found: the web chat UI is skipped (the API still works)"; fi
 
 webchat: webchat/dist/index.html
@@ -29,14 +29,17 @@ run: install webchat
 
 ## Browser tests need Debian's chromium; installed here when missing.
 browser-deps:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto color emoji" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Everything CI runs: lint, then the whole test suite (storage on SQLite and PostgreSQL, browser tests).
+## Everything CI runs: lint, the web chat's unit tests (vitest), then the whole pytest suite
+## (storage on SQLite and PostgreSQL, fakes for every messenger and LLM, browser tests in chromium).
 test: install browser-deps webchat lint
+	cd webchat && npm test
 	$(VENV)/bin/pytest -q -ra
 
 format: install
