@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_document
+from rag.chunking import chunk_document, document_card
 from rag.loaders import FolderLoader
 from rag.types import Chunk, Embedder
 
@@ -18,10 +18,14 @@ DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 CACHE = ROOT / "data" / "bench-cache"
 
 
-async def load_chunks(kb: Path = KB) -> list[Chunk]:
+async def load_chunks(kb: Path = KB, *, cards: bool = False) -> list[Chunk]:
+    """The KB's passages in document order; with ``cards``, each document's card after its passages."""
     chunks: list[Chunk] = []
     async for doc in FolderLoader(kb).load():
-        chunks.extend(chunk_document(doc))
+        part = chunk_document(doc)
+        chunks.extend(part)
+        if cards and (card := document_card(doc, part)) is not None:
+            chunks.append(card)
     return chunks
 
 

@@ -70,7 +70,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def build_index(path: Path, retriever_embedder: CachedQueries) -> EdgeStore:
-    chunks = await load_chunks(KB)
+    chunks = await load_chunks(KB, cards=True)
     texts = [c.index_text() for c in chunks]
     dense = await embed_cached(retriever_embedder.inner, texts)
     store = EdgeStore(path)
@@ -190,7 +190,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = await build_index(Path(tmp) / "kb", embedder)
         retriever = Retriever(embedder, store, config)  # type: ignore[arg-type]
-        res: dict = {"chunks": await store.count(), "quality": await evaluate(retriever, rows)}
+        res: dict = {"points": await store.count(), "quality": await evaluate(retriever, rows)}
         questions = [r["question"] for r in rows]
         res["latency_kb"] = await latency(retriever, questions)
         if args.synthetic:
@@ -201,7 +201,7 @@ async def main() -> None:
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        print(f"KB: {res['chunks']} chunks; questions: {len(rows)} ({args.eval.name})")
+        print(f"KB: {res['points']} points (passages + page cards); {len(rows)} questions ({args.eval.name})")
         print_table(res)
 
 

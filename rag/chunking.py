@@ -231,3 +231,51 @@ def chunk_document(
             )
         )
     return chunks
+
+
+CARD_TOKENS = 160
+
+
+def document_card(doc: SourceDocument, chunks: list[Chunk], max_tokens: int = CARD_TOKENS) -> Chunk | None:
+    """A page's card: its title, heading outline and first paragraph, as one extra point for ranking.
+
+    The card lets a page whose title and headings match the question win over a broad page that merely
+    mentions the terms. It shares the page's ``doc_id`` (deleted with it) and is never shown as a passage.
+    """
+    if not chunks or doc.kind == "text":
+        return None
+    blocks = parse_blocks(doc.text)
+    title = doc.title.strip().lower()
+    heads = list(
+        dict.fromkeys(
+            b.path[-1] for b in blocks if b.kind == "heading" and b.path and b.path[-1].lower() != title
+        )
+    )
+    first = next((b.text for b in blocks if b.kind == "para"), "")
+    parts = [" · ".join(heads), first]
+    text = ""
+    for part in (p for p in parts if p.strip()):
+        room = max_tokens - count_tokens(text)
+        if room <= 0:
+            break
+        words = part.split()
+        while words and count_tokens(" ".join(words)) > room:
+            words = words[: len(words) * 9 // 10]
+        if words:
+            text = f"{text}\n{' '.join(words)}" if text else " ".join(words)
+    doc_id = chunks[0].doc_id
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Chunk(
+        chunk_id=str(uuid.uuid5(CHUNK_NAMESPACE, f"{doc_id}:card:{digest}")),
+        doc_id=doc_id,
+        ordinal=-1,
+        text=text,
+        title=doc.title,
+        breadcrumb=[],
+        lang=doc.lang,
+        url=doc.url,
+        path=doc.path,
+        source=doc.source,
+        version=chunks[0].version,
+        kind="card",
+    )

@@ -25,9 +25,10 @@ class RankWeights:
     title: float = 0.25  # share of query terms in title + breadcrumb
     ident: float = 0.4  # share of query identifiers found verbatim in the chunk
     coverage: float = 0.2  # share of query terms in the chunk
-    lang: float = 0.05  # chunk language equals the query's
-    same_doc: float = 0.3  # evidence from the next best chunk of the same document (retrieval.page_boost)
-    mirror: float = 0.0  # evidence from the same page in the other language (retrieval.page_boost)
+    lang: float = 0.0  # chunk language equals the query's (pages are pooled across translations instead)
+    same_doc: float = 0.3  # page bonus per further matching passage (retrieval.rank_pages)
+    damping: float = 0.5  # each further passage counts this much less than the previous one
+    card: float = 0.3  # page bonus from its card (title + outline + first paragraph)
 
 
 @dataclass(frozen=True, slots=True)

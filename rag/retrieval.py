@@ -14,7 +14,7 @@ import structlog
 from rag import rerank as ranking
 from rag.loaders.folder import detect_lang
 from rag.sparse import query_vector
-from rag.types import Embedder, ScoredChunk, SparseVector
+from rag.types import Chunk, Embedder, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
 Mode = Literal["final", "rrf", "dense", "sparse"]
@@ -87,34 +87,61 @@ def diversify(hits: list[ScoredChunk], per_doc: int) -> list[ScoredChunk]:
 _LANG_DIR = re.compile(r"(^|/)(en|ru)(/)")
 
 
-def page_boost(hits: list[ScoredChunk], keys: list[float], same: float, mirror: float) -> list[float]:
-    """Add evidence from the rest of the page to each chunk's (min-max normalised) score.
+def page_key(chunk: Chunk) -> str:
+    """One key for the translations of a page: paths that differ only in the language segment.
 
-    ``same`` × the next best chunk of the same document (a page matching in several places is more likely
-    the answer), ``mirror`` × the best chunk of the same page in the other language: the KB holds the same
-    pages in English and Russian (``werf/en/x.md`` ↔ ``werf/ru/x.md``), and a match there is independent
-    evidence for the page.
+    ``werf/en/usage/x.md`` and ``werf/ru/usage/x.md`` are the same page in two languages; a bilingual KB
+    keeps them side by side, so their evidence is pooled and the reader's language picks the version shown.
     """
-    if not keys or not (same or mirror):
-        return keys
+    return _LANG_DIR.sub(r"\1*\3", chunk.path or chunk.doc_id, count=1)
+
+
+@dataclass(slots=True)
+class _Page:
+    key: str
+    keys: list[float] = field(default_factory=list)  # normalised scores of its passages (all versions)
+    card: float = 0.0  # normalised score of its best card
+    versions: dict[str, list[int]] = field(default_factory=dict)  # doc_id → candidate indexes (passages)
+    langs: dict[str, str | None] = field(default_factory=dict)  # doc_id → language
+
+    def score(self, w: ranking.RankWeights) -> float:
+        top = sorted(self.keys, reverse=True)
+        first = top[0] if top else 0.0
+        bonus = sum(k * w.damping**j for j, k in enumerate(top[1:4]))
+        return first + w.same_doc * bonus + w.card * self.card
+
+
+def rank_pages(
+    hits: list[ScoredChunk], keys: list[float], lang: str | None, w: ranking.RankWeights
+) -> list[int]:
+    """Document-level ranking: candidate indexes of the passages to show, best page first.
+
+    Chunk scores (min-max normalised over the candidates) are pooled per page across its translations:
+    the best passage, a damped bonus for further matching passages, and the page card's score. Pages are
+    ordered by that; each page then shows its version in ``lang`` when that version is among the
+    candidates (else the best-scoring version), passages in score order. Cards are never shown.
+    """
+    if not keys:
+        return []
     lo, hi = min(keys), max(keys)
     norm = [(k - lo) / (hi - lo) if hi > lo else 1.0 for k in keys]
-    by_doc: dict[str, list[float]] = {}
-    by_page: dict[tuple[str, str], float] = {}
-    pages: list[tuple[str, str]] = []
-    for hit, n in zip(hits, norm, strict=True):
+    pages: dict[str, _Page] = {}
+    for i, hit in enumerate(hits):
         c = hit.chunk
-        by_doc.setdefault(c.doc_id, []).append(n)
-        key = (_LANG_DIR.sub(r"\1*\3", c.path or c.doc_id, count=1), c.lang or "")
-        by_page[key] = max(by_page.get(key, 0.0), n)
-        pages.append(key)
-    tops = {d: sorted(v, reverse=True)[:2] for d, v in by_doc.items()}
-    out: list[float] = []
-    for hit, n, (page, lang) in zip(hits, norm, pages, strict=True):
-        top = tops[hit.chunk.doc_id]
-        second = top[1] if len(top) > 1 and n >= top[1] else (top[0] if len(top) > 1 else 0.0)
-        other = max((v for (p, lg), v in by_page.items() if p == page and lg != lang), default=0.0)
-        out.append(n + same * second + mirror * other)
+        page = pages.setdefault(page_key(c), _Page(page_key(c)))
+        if c.kind == "card":
+            page.card = max(page.card, norm[i])
+            continue
+        page.keys.append(norm[i])
+        page.versions.setdefault(c.doc_id, []).append(i)
+        page.langs[c.doc_id] = c.lang
+    order = sorted((p for p in pages.values() if p.versions), key=lambda p: -p.score(w))
+    out: list[int] = []
+    for page in order:
+        best_of = {d: max(norm[i] for i in idx) for d, idx in page.versions.items()}
+        same = [d for d in page.versions if lang and page.langs[d] == lang]
+        doc = max(same or list(page.versions), key=lambda d: best_of[d])
+        out.extend(sorted(page.versions[doc], key=lambda i: -norm[i]))
     return out
 
 
@@ -183,24 +210,24 @@ class Retriever:
     def _rank(
         self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode
     ) -> tuple[list[ScoredChunk], float]:
+        if mode != "final":
+            hits = [h for h in hits if h.chunk.kind != "card"]
         if not hits:
             return [], 0.0
         w = self.config.weights
         q = ranking.Query.parse(text, lang)
         feats = ranking.extract(q, hits, w)
-        rel = [ranking.relevance(f) for f in feats]
         if mode == "final":
             best_cos = max(f.cosine for f in feats)
             best_rrf = max(f.rrf for f in feats)
             keys = [ranking.rank_score(f, best_cos, best_rrf, w) for f in feats]
-            keys = page_boost(hits, keys, w.same_doc, w.mirror)
-        elif mode == "rrf":
-            keys = [f.rrf for f in feats]
+            order = rank_pages(hits, keys, lang, w)
         else:
-            keys = [-i for i in range(len(hits))]  # the store's own order
-        order = sorted(range(len(hits)), key=lambda i: -keys[i])
+            keys = [f.rrf for f in feats] if mode == "rrf" else [-i for i in range(len(hits))]
+            order = sorted(range(len(hits)), key=lambda i: -keys[i])
+        rel = {i: ranking.relevance(feats[i]) for i in order}
         out = [
             ScoredChunk(hits[i].chunk, round(rel[i], 4), hits[i].dense_score, hits[i].sparse_score)
             for i in order
         ]
-        return out, max(rel[i] for i in order[:3])
+        return out, max((rel[i] for i in order[:3]), default=0.0)

@@ -44,6 +44,7 @@ class Chunk:
     path: str | None
     source: str
     version: int = 1
+    kind: str = "chunk"  # "chunk" (a passage) | "card" (a page's title + outline, for ranking only)
 
     @property
     def section(self) -> str | None:

@@ -26,6 +26,7 @@ def to_payload(chunk: Chunk) -> dict[str, Any]:
         "path": chunk.path,
         "source": chunk.source,
         "version": chunk.version,
+        "kind": chunk.kind,
     }
 
 
@@ -42,6 +43,7 @@ def from_payload(payload: dict[str, Any]) -> Chunk:
         path=payload.get("path"),
         source=str(payload.get("source", "")),
         version=int(payload.get("version", 1)),
+        kind=str(payload.get("kind") or "chunk"),
     )
 
 
