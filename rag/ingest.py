@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass
 
 import structlog
 
-from rag.chunking import ChunkingConfig, chunk_document
+from rag.chunking import ChunkingConfig, chunk_document, document_card
 from rag.sparse import document_vector
 from rag.types import Chunk, DocumentCatalog, Embedder, Loader, SourceDocument, VectorStore
 
 log = structlog.get_logger(__name__)
-CHUNKER_VERSION = "chunker-2"
+CHUNKER_VERSION = "chunker-3"  # 3: a card point per page (title + outline) for ranking
 Pending = tuple[str, str, list[Chunk]]  # doc id, content hash to mark, its chunks
 
 
@@ -59,6 +59,7 @@ class Ingestor:
         store: The vector store (its collection is created on first use).
         chunking: Chunk sizes.
         group_chunks: Chunks embedded together (across documents) before they are written.
+        cards: Index a card per page (title + heading outline + first paragraph) as ranking evidence.
         on_progress: Called after every written group and at the start and end.
     """
 
@@ -70,11 +71,13 @@ class Ingestor:
         *,
         chunking: ChunkingConfig | None = None,
         group_chunks: int = 64,
+        cards: bool = True,
         on_progress: Callable[[IngestProgress], None] | None = None,
     ) -> None:
         self.catalog, self.embedder, self.store = catalog, embedder, store
         self.chunking = chunking or ChunkingConfig()
         self.group_chunks = group_chunks
+        self.cards = cards
         self.on_progress = on_progress
         self.fingerprint = f"{embedder.name}|{CHUNKER_VERSION}|{self.chunking}"
 
@@ -128,6 +131,8 @@ class Ingestor:
         for doc in todo:
             state = await self.catalog.register(doc)
             chunks = await asyncio.to_thread(chunk_document, doc, state.doc_id, self.chunking)
+            if self.cards and (card := document_card(doc, chunks)) is not None:
+                chunks.append(card)  # same doc_id: replaced and deleted with the page's passages
             for c in chunks:
                 c.version = state.version
             pending.append((state.doc_id, doc.content_hash, chunks))
@@ -157,7 +162,8 @@ class Ingestor:
             end = start + len(cs)
             await self.store.delete_doc(doc_id)
             await self.store.upsert(cs, dense[start:end], sparse[start:end])
-            await self.catalog.mark_indexed(doc_id, content_hash=content_hash, chunks=len(cs))
+            passages = sum(c.kind != "card" for c in cs)
+            await self.catalog.mark_indexed(doc_id, content_hash=content_hash, chunks=passages)
             start = end
             progress.docs_done += 1
             progress.chunks_done += len(cs)

@@ -93,3 +93,30 @@ async def test_new_file_added(small_kb: Path, catalog: InMemoryCatalog, tmp_path
     stats, _ = await _ingest(small_kb, catalog, store, emb)
     assert (stats.added, stats.unchanged) == (1, 4)
     await store.close()
+
+
+async def _kinds(store: EdgeStore, text: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for h in await store.sparse_query(query_vector(text), limit=200):
+        out.setdefault(h.chunk.kind, set()).add(h.chunk.path or "")
+    return out
+
+
+async def test_one_card_per_page_deleted_with_its_page(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb)
+    cards = (await _kinds(store, "helm werf uninstall install"))["card"]
+    assert "helm/en/faq/uninstalling.md" in cards
+    (small_kb / "helm/en/faq/uninstalling.md").unlink()
+    await _ingest(small_kb, catalog, store, emb)
+    assert "helm/en/faq/uninstalling.md" not in (await _kinds(store, "helm werf uninstall install"))["card"]
+    await store.close()
+
+
+async def test_cards_can_be_switched_off(small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb, cards=False)
+    assert "card" not in await _kinds(store, "helm werf uninstall install")
+    await store.close()

