@@ -28,6 +28,7 @@ from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.llm_answer import LLMAnswerGenerator
+from bot.retrieval_cache import CachedRetriever
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
 from storage.db import Database
@@ -55,14 +56,22 @@ async def build_services(
     await db.migrate()
     embedder = build_embedder(settings)
     store = build_store(settings)
-    retriever = await build_retriever(settings, embedder=embedder, store=store)
+    retriever = CachedRetriever(
+        await build_retriever(settings, embedder=embedder, store=store),
+        size=settings.retrieval.cache_size,
+        ttl=settings.retrieval.cache_ttl,
+    )
     index = IndexStatus()
     engine = Engine(
         db=db,
         retriever=retriever,
         generator=generator or build_generator(settings, db),
         escalator=escalator or LogEscalator(),
-        detector=CriticalDetector(settings.escalation.phrases, settings.escalation.patterns),
+        detector=(
+            CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
+            if settings.escalation.enabled
+            else None
+        ),
         index=index,
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,

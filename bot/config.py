@@ -72,6 +72,8 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = 1.0  # RRF weight of the dense candidates
     sparse_weight: float = 1.0  # RRF weight of the BM25 candidates
     rerank: bool = True  # feature re-ranking after fusion; false: plain weighted RRF order
+    cache_size: int = 1024  # identical searches share one result (per process); 0 turns the cache off
+    cache_ttl: float = 60.0  # seconds; an ingest in this process clears the cache at once
 
 
 class AnswerSettings(BaseModel):

@@ -102,7 +102,7 @@ class Engine:
         retriever: Retriever,
         generator: AnswerGenerator,
         escalator: Escalator,
-        detector: CriticalDetector,
+        detector: CriticalDetector | None,
         index: IndexProgress | None = None,
         max_question_chars: int = 4000,
         history_turns: int = 6,
@@ -156,8 +156,8 @@ class Engine:
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
         answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
-        verdict = self.detector.check(text)
-        if verdict.critical:
+        verdict = self.detector.check(text) if self.detector is not None else None
+        if verdict is not None and verdict.critical:
             answer.escalated = True
             notice = t("escalated", lang)
             answer.text += notice + "\n\n"

@@ -58,6 +58,10 @@ async def ingest_paths(
         log.exception("ingest.failed")
         raise
     status.finish()
+    if totals.get("added") or totals.get("changed") or totals.get("deleted"):
+        clear = getattr(services.extras.get("retriever"), "clear", None)
+        if clear is not None:
+            clear()  # cached searches may point at replaced or removed passages
     log.info("ingest.done", **totals)
     return totals
 
