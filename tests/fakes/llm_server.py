@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.server import AiohttpFake
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Reply:
     usage: bool = True
 
 
-class FakeLLMServer:
+class FakeLLMServer(AiohttpFake):
     """Base of the fakes; subclasses add routes and the wire format of chunks."""
 
     def __init__(self) -> None:
@@ -37,10 +38,7 @@ class FakeLLMServer:
         self.default = Reply()
         self.requests: list[dict[str, Any]] = []
         self.url = ""
-        self._runner: web.AppRunner | None = None
         self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def script(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -51,44 +49,12 @@ class FakeLLMServer:
     def routes(self, app: web.Application) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    async def start(self) -> str:
+    async def on_start(self) -> None:
         self._stop = asyncio.Event()
-        app = web.Application()
-        self.routes(app)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         if self._stop is not None:
             self._stop.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def start_in_thread(self) -> str:
-        """Serve from a thread with its own event loop (for benchmarks)."""
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        return self.url
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            asyncio.run_coroutine_threadsafe(self.close(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
 
     async def hang(self) -> None:
         assert self._stop is not None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from collections import defaultdict, deque
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.server import AiohttpFake
 
 
 @dataclass
@@ -69,7 +70,7 @@ def new_id() -> str:
     return uuid.uuid4().hex[:26]
 
 
-class FakeMattermostServer:
+class FakeMattermostServer(AiohttpFake):
     def __init__(self, token: str = "mm-bot-token", bot_user_id: str = "botuser0000000000000000000"):
         self.token = token
         self.bot_user_id = bot_user_id
@@ -86,9 +87,6 @@ class FakeMattermostServer:
         self.live: _Connection | None = None
         self._authed = asyncio.Event()
         self._pending: dict[str, str] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self.url = ""
 
     # ----- scripting and inspection -----
@@ -186,54 +184,18 @@ class FakeMattermostServer:
         raise KeyError(f"no action {action_id} on post {post_id}")
 
     # ----- server -----
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v4/users/me", self._me)
         app.router.add_post("/api/v4/posts", self._create_post)
         app.router.add_put("/api/v4/posts/{post_id}/patch", self._patch_post)
         app.router.add_post("/api/v4/reactions", self._add_reaction)
         app.router.add_delete("/api/v4/users/{uid}/posts/{pid}/reactions/{emoji}", self._remove_reaction)
         app.router.add_get("/api/v4/websocket", self._websocket)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
 
-    def start_in_thread(self) -> str:
-        """Serve from a thread with its own loop (benchmarks); drive it with ``run``."""
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        return self.url
-
-    def run(self, coro: Any) -> Any:
-        """Run ``coro`` on the fake's own loop (from another thread) and return its result."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self.run(self.close())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
-
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         for conn in self.connections.values():
             if conn.socket is not None:
                 await conn.socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _gate(self, request: web.Request, route: str, body: dict[str, Any]) -> web.Response | None:
         self.calls.append((route, body))

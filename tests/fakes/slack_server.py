@@ -15,13 +15,11 @@ Socket Mode envelope and ``acked`` lists the envelope ids the app acknowledged.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -30,6 +28,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.server import AiohttpFake
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -56,7 +56,7 @@ class Posted:
     stamps: list[float] = field(default_factory=list)  # time.monotonic() of the post and of each edit
 
 
-class FakeSlackServer:
+class FakeSlackServer(AiohttpFake):
     def __init__(self) -> None:
         self.posted: dict[str, list[Posted]] = defaultdict(list)
         self.calls: Counter[str] = Counter()
@@ -67,9 +67,6 @@ class FakeSlackServer:
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._sockets: set[web.WebSocketResponse] = set()
         self._ts = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self.url = ""
 
     # --- scripting and reading ---
@@ -85,45 +82,14 @@ class FakeSlackServer:
         return f"{self.url}/api/"
 
     # --- lifecycle ---
-    async def start(self) -> str:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/{method}", self._dispatch)
         app.router.add_get("/api/{method}", self._dispatch)  # the SDK reads users.info and friends by GET
         app.router.add_post("/response/{rid}", self._response_url)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
 
-    async def close(self) -> None:
+    async def on_close(self) -> None:
         await self.drop_sockets()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def start_in_thread(self) -> str:
-        """Serve from a thread with its own loop (benchmarks: the fake must not share the bot's loop)."""
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self.url
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            asyncio.run_coroutine_threadsafe(self.close(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
 
     # --- Web API ---
     async def _dispatch(self, request: web.Request) -> web.Response:

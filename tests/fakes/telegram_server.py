@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import re
-import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.server import AiohttpFake
 
 JSON_FIELDS = {"reply_markup", "reaction", "allowed_updates", "reply_parameters", "link_preview_options"}
 ALLOWED_TAGS = {
@@ -102,7 +103,7 @@ def telegram_html_error(text: str) -> str | None:
     return None
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(AiohttpFake):
     def __init__(self, token: str = "123456:TEST-token", bot_id: int = 123456, username: str = "opora_bot"):
         self.token = token
         self.bot_id = bot_id
@@ -117,9 +118,6 @@ class FakeTelegramServer:
         self.latency = 0.0  # seconds before every answer (for benchmarks)
         self._next_id: dict[int, int] = defaultdict(lambda: 1000)
         self._new_update: asyncio.Event | None = None
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self.url = ""
 
     # ----- scripting and inspection -----
@@ -139,44 +137,15 @@ class FakeTelegramServer:
         return sum(1 for name, _ in self.calls if name == method)
 
     # ----- server -----
-    async def start(self) -> str:
-        self._new_update = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        return self.url
 
-    async def close(self) -> None:
+    async def on_start(self) -> None:
+        self._new_update = asyncio.Event()
+
+    async def on_close(self) -> None:
         if self._new_update is not None:
             self._new_update.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def start_in_thread(self) -> str:
-        """Serve from a thread with its own loop (benchmarks: the fake must not share the bot's loop)."""
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        return self.url
-
-    def stop_thread(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            asyncio.run_coroutine_threadsafe(self.close(), self._loop).result(5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
