@@ -212,3 +212,26 @@ async def timed(
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+class TimedStreamProvider:
+    """Shared ``stream``/``complete`` of the SDK-backed providers: ``_raw`` under the configured timeouts."""
+
+    name: str
+    settings: Any  # ProviderSettings (timeouts); Any keeps base.py free of the settings import
+
+    def _raw(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        s = self.settings
+        return timed(
+            self.name,
+            self._raw(request),
+            first_token_timeout=s.first_token_timeout,
+            total_timeout=s.total_timeout,
+            deadline=request.deadline,
+        )
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        return await complete_from_stream(self, request)  # type: ignore[arg-type]

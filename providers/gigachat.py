@@ -19,7 +19,6 @@ from gigachat.models import Chat, Messages, MessagesRole
 
 from providers.base import (
     ChatRequest,
-    ChatResult,
     ProviderConfigError,
     ProviderError,
     ProviderRateLimited,
@@ -27,11 +26,10 @@ from providers.base import (
     ProviderUnavailable,
     StreamEnd,
     StreamEvent,
+    TimedStreamProvider,
     TokenDelta,
     Usage,
-    complete_from_stream,
     retry_after_seconds,
-    timed,
 )
 from providers.settings import ProviderSettings
 
@@ -62,7 +60,7 @@ def map_gigachat_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderUnavailable(provider, f"unexpected {type(exc).__name__}")
 
 
-class GigaChatProvider:
+class GigaChatProvider(TimedStreamProvider):
     """An ``LLMProvider`` over the GigaChat SDK client."""
 
     def __init__(self, name: str, settings: ProviderSettings, *, credentials: str) -> None:
@@ -117,19 +115,6 @@ class GigaChatProvider:
         except Exception as exc:
             raise map_gigachat_error(self.name, exc) from exc
         yield StreamEnd(self.name, self.model, finish, usage)
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        s = self.settings
-        return timed(
-            self.name,
-            self._raw(request),
-            first_token_timeout=s.first_token_timeout,
-            total_timeout=s.total_timeout,
-            deadline=request.deadline,
-        )
-
-    async def complete(self, request: ChatRequest) -> ChatResult:
-        return await complete_from_stream(self, request)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -14,7 +14,6 @@ import structlog
 
 from providers.base import (
     ChatRequest,
-    ChatResult,
     ProviderConfigError,
     ProviderError,
     ProviderRateLimited,
@@ -22,11 +21,10 @@ from providers.base import (
     ProviderUnavailable,
     StreamEnd,
     StreamEvent,
+    TimedStreamProvider,
     TokenDelta,
     Usage,
-    complete_from_stream,
     retry_after_seconds,
-    timed,
 )
 from providers.settings import ProviderSettings
 
@@ -49,7 +47,7 @@ def map_openai_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderUnavailable(provider, f"unexpected {type(exc).__name__}")
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(TimedStreamProvider):
     """An ``LLMProvider`` over ``AsyncOpenAI`` pointed at ``settings.base_url``."""
 
     def __init__(self, name: str, settings: ProviderSettings, *, api_key: str | None = None) -> None:
@@ -100,19 +98,6 @@ class OpenAICompatProvider:
         except Exception as exc:
             raise map_openai_error(self.name, exc) from exc
         yield StreamEnd(self.name, self.model, finish, usage)
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        s = self.settings
-        return timed(
-            self.name,
-            self._raw(request),
-            first_token_timeout=s.first_token_timeout,
-            total_timeout=s.total_timeout,
-            deadline=request.deadline,
-        )
-
-    async def complete(self, request: ChatRequest) -> ChatResult:
-        return await complete_from_stream(self, request)
 
     async def aclose(self) -> None:
         await self._client.close()
