@@ -30,7 +30,7 @@ from rag.retrieval import Retriever, RetrieverConfig
 GRID = {
     "same_doc": [0.0, 0.15, 0.3, 0.5],
     "card": [0.0, 0.15, 0.3, 0.6],
-    "title": [0.0, 0.25, 0.5],
+    "hub": [0.0, 0.05, 0.1, 0.15, 0.2],
 }
 
 
@@ -44,6 +44,12 @@ class CachedStore:
         key = (dense.tobytes(), tuple(sparse.indices), kw["limit"], kw["candidates"])
         if key not in self.memo:
             self.memo[key] = await self.inner.hybrid_query(dense, sparse, **kw)
+        return self.memo[key]
+
+    async def dense_query(self, dense, **kw):  # type: ignore[no-untyped-def]
+        key = (dense.tobytes(), kw["limit"], tuple(sorted((kw.get("filters") or {}).items())))
+        if key not in self.memo:
+            self.memo[key] = await self.inner.dense_query(dense, **kw)
         return self.memo[key]
 
 

@@ -29,6 +29,7 @@ class RankWeights:
     same_doc: float = 0.3  # page bonus per further matching passage (retrieval.rank_pages)
     damping: float = 0.5  # each further passage counts this much less than the previous one
     card: float = 0.3  # page bonus from its card (title + outline + first paragraph)
+    hub: float = 0.1  # page penalty per log of its matching passages (a broad hub page matches everywhere)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -108,7 +109,8 @@ class _Page:
         top = sorted(self.keys, reverse=True)
         first = top[0] if top else 0.0
         bonus = sum(k * w.damping**j for j, k in enumerate(top[1:4]))
-        return first + w.same_doc * bonus + w.card * self.card
+        breadth = math.log(max((len(v) for v in self.versions.values()), default=1))
+        return first + w.same_doc * bonus + w.card * self.card - w.hub * breadth
 
 
 def rank_pages(
@@ -117,8 +119,9 @@ def rank_pages(
     """Document-level ranking: candidate indexes of the passages to show, best page first.
 
     Chunk scores (min-max normalised over the candidates) are pooled per page across its translations:
-    the best passage, a damped bonus for further matching passages, and the page card's score. Pages are
-    ordered by that; each page then shows its version in ``lang`` when that version is among the
+    the best passage, a damped bonus for further matching passages, and the page card's score, minus a
+    breadth penalty (log of its matching passages: a broad hub page matches many questions a little).
+    Pages are ordered by that; each page then shows its version in ``lang`` when that version is among the
     candidates (else the best-scoring version), passages in score order. Cards are never shown.
     """
     if not keys:

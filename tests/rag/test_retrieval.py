@@ -102,3 +102,13 @@ def test_rank_pages_uses_cards_as_evidence_but_never_shows_them() -> None:
     order = rank_pages(hits, [h.score for h in hits], "en", RankWeights(same_doc=0.0, card=0.5))
     assert [hits[i].chunk.path for i in order] == ["werf/en/page.md", "werf/en/hub.md", "werf/en/other.md"]
     assert all(hits[i].chunk.kind == "chunk" for i in order)
+
+
+def test_rank_pages_damps_broad_hub_pages() -> None:
+    # a hub page matches the question in many sections; the specific page has one passage nearly as good
+    hits = [_hit("werf/en/hub.md", "en", 1.0)] + [_hit("werf/en/hub.md", "en", 0.6) for _ in range(11)]
+    hits += [_hit("werf/en/page.md", "en", 0.99), _hit("werf/en/other.md", "en", 0.0)]
+    keys = [h.score for h in hits]
+    first = lambda w: hits[rank_pages(hits, keys, "en", w)[0]].chunk.path  # noqa: E731
+    assert first(RankWeights(same_doc=0.3, card=0.0, hub=0.0)) == "werf/en/hub.md"
+    assert first(RankWeights(same_doc=0.3, card=0.0, hub=0.15)) == "werf/en/page.md"
