@@ -39,7 +39,9 @@ CHANNELS = ("webchat", "slack", "telegram", "mattermost")
 
 def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     """The LLM generator (extractive fallback inside) when a provider is configured, else extractive."""
-    extractive = ExtractiveGenerator(passages=settings.answer.extractive_passages)
+    extractive = ExtractiveGenerator(
+        passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
+    )
     llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")

@@ -79,7 +79,8 @@ class RetrievalSettings(BaseModel):
 class AnswerSettings(BaseModel):
     max_question_chars: int = 4000
     history_turns: int = 6
-    extractive_passages: int = 3
+    extractive_passages: int = 5  # passages the extractive answer may quote from
+    extractive_budget: int = 1800  # characters of quoted documentation in an extractive answer
     default_lang: Literal["ru", "en"] = "en"
 
 

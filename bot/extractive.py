@@ -7,6 +7,7 @@ the most terms with the question, in document order, so the answer stays short a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,9 +20,14 @@ from rag.sparse import terms as sparse_terms
 _ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def terms(text: str) -> set[str]:
-    """Stemmed content words and whole identifiers (the same analysis as the BM25 index)."""
-    return set(sparse_terms(text))
+    """Stemmed content words and whole identifiers (the analysis of the BM25 index), plus the parts of
+    ``snake_case``/``camelCase``/``kebab-case`` names, so "secret key" meets ``WERF_SECRET_KEY``."""
+    parts = _CAMEL.sub(" ", text).replace("_", " ").replace("-", " ")
+    return set(sparse_terms(text)) | set(sparse_terms(parts))
 
 
 def split_blocks(text: str) -> list[str]:
@@ -59,45 +65,71 @@ def split_blocks(text: str) -> list[str]:
     return [b for b in (b.strip("\n") for b in blocks) if b.strip()]
 
 
-@dataclass(frozen=True, slots=True)
-class Excerpt:
-    passage: Passage
+@dataclass(slots=True)
+class Block:
+    passage: int  # 0-based index into the request's passages
+    ordinal: int  # position inside the passage
     text: str
+    terms: set[str]
+    score: float = 0.0
 
 
-def best_excerpt(question_terms: set[str], passage: Passage, budget: int) -> str:
-    """The passage's best-matching block, grown with its neighbours while within ``budget`` characters."""
-    blocks = split_blocks(passage.text)
-    if not blocks:
-        return ""
-    scores = [len(question_terms & terms(b)) + (0.5 if "`" in b else 0.0) for b in blocks]
-    best = max(range(len(blocks)), key=lambda i: (scores[i], -i))
-    chosen = {best}
-    size = len(blocks[best])
+def score_blocks(question: str, passages: list[Passage]) -> list[Block]:
+    """Every block of every passage, scored by the question terms it holds, rarer terms weighing more.
 
-    def joins(i: int) -> bool:
-        """A neighbour joins when it is relevant itself, or it is the lead-in ("...:") of its successor."""
-        if scores[i] >= 1:
-            return True
-        lead_in = blocks[i] if i < best else blocks[i - 1]
-        return lead_in.rstrip().endswith(":")
+    Rarity is measured over the candidate blocks themselves (an IDF over this answer's material), so an
+    identifier like ``excludePaths`` outweighs "image" in a page about images. Higher-ranked passages get a
+    small edge.
+    """
+    wanted = terms(question)
+    blocks = [
+        Block(i, j, text, terms(text))
+        for i, p in enumerate(passages)
+        for j, text in enumerate(split_blocks(p.text))
+    ]
+    df: dict[str, int] = {}
+    for b in blocks:
+        for term in b.terms & wanted:
+            df[term] = df.get(term, 0) + 1
+    n = len(blocks) or 1
+    avg_len = sum(len(b.text) for b in blocks) / n if blocks else 1.0
+    for b in blocks:
+        matched = b.terms & wanted
+        idf = sum(math.log(1 + n / df[term]) * (2.0 if term.startswith("id:") else 1.0) for term in matched)
+        # BM25-style length normalisation: a long paragraph that mentions everything a little loses to a
+        # short one that states the answer
+        b.score = idf / (0.5 + 0.5 * len(b.text) / avg_len) * (1.0 - 0.08 * b.passage)
+    return blocks
 
-    lo, hi = best - 1, best + 1
-    while True:
-        candidates = [i for i in (hi, lo) if 0 <= i < len(blocks) and joins(i)]
-        if not candidates:
+
+def select_blocks(blocks: list[Block], budget: int) -> list[Block]:
+    """The best-scoring blocks (each with its lead-in line) within ``budget`` characters, in reading order."""
+    by_key = {(b.passage, b.ordinal): b for b in blocks}
+    chosen: dict[tuple[int, int], Block] = {}
+    size = 0
+    for b in sorted((b for b in blocks if b.score > 0), key=lambda b: -b.score):
+        group = [b]
+        lead = by_key.get((b.passage, b.ordinal - 1))
+        if lead is not None and lead.text.rstrip().endswith(":"):
+            group.insert(0, lead)
+        new = [g for g in group if (g.passage, g.ordinal) not in chosen]
+        cost = sum(len(g.text) for g in new)
+        if chosen and size + cost > budget:
+            continue
+        for g in new:
+            chosen[(g.passage, g.ordinal)] = g
+        size += cost
+        if size >= budget:
             break
-        nxt = max(candidates, key=lambda i: (scores[i], i == hi))
-        if size + len(blocks[nxt]) > budget:
-            break
-        chosen.add(nxt)
-        size += len(blocks[nxt])
-        lo, hi = (lo - 1, hi) if nxt == lo else (lo, hi + 1)
-    text = "\n\n".join(blocks[i] for i in sorted(chosen))
-    if len(text) > budget * 2 and "```" not in text:  # a single huge paragraph: cut at a sentence
-        cut = text.rfind(". ", 0, budget * 2)
-        text = text[: cut + 1 if cut > 0 else budget * 2] + " …"
-    return text
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def _trim(text: str, limit: int) -> str:
+    """A very long prose block is cut at a sentence; code is never cut."""
+    if len(text) <= limit or "```" in text:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1 if cut > 0 else limit] + " …"
 
 
 class ExtractiveGenerator:
@@ -105,26 +137,28 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, passages: int = 3, first_budget: int = 900, other_budget: int = 450) -> None:
+    def __init__(self, passages: int = 5, budget: int = 1800) -> None:
         self.passages = passages
-        self.first_budget = first_budget
-        self.other_budget = other_budget
+        self.budget = budget
 
     def compose(self, request: GenerationRequest) -> tuple[str, tuple[int, ...]]:
         """The answer text and the 1-based numbers of the passages it quotes."""
-        question_terms = terms(request.question)
+        passages = request.passages[: self.passages]
+        chosen = select_blocks(score_blocks(request.question, passages), self.budget)
+        if not chosen and passages:  # nothing matched word for word: quote the top passage's opening
+            chosen = [
+                Block(0, 0, split_blocks(passages[0].text)[0] if passages[0].text.strip() else "", set())
+            ]
         parts = [t("extractive_intro", request.lang)]
         cited: list[int] = []
-        for number, passage in enumerate(request.passages[: self.passages], start=1):
-            budget = self.first_budget if number == 1 else self.other_budget
-            excerpt = best_excerpt(question_terms, passage, budget)
-            if not excerpt:
-                continue
+        for index in sorted({b.passage for b in chosen}):
+            passage = passages[index]
             heading = passage.title
             if passage.section and passage.section != passage.title:
                 heading = f"{passage.title} › {passage.section}"
-            parts.append(f"**[{number}] {heading}**\n\n{excerpt}")
-            cited.append(number)
+            body = "\n\n".join(_trim(b.text, self.budget) for b in chosen if b.passage == index)
+            parts.append(f"**[{index + 1}] {heading}**\n\n{body}")
+            cited.append(index + 1)
         return "\n\n".join(parts), tuple(cited)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:

@@ -1,4 +1,4 @@
-from bot.extractive import ExtractiveGenerator, best_excerpt, split_blocks, terms
+from bot.extractive import ExtractiveGenerator, score_blocks, select_blocks, split_blocks
 from bot.generation import GenerationDone, GenerationRequest, TextDelta
 from bot.types import Passage
 
@@ -37,23 +37,44 @@ def test_code_blocks_stay_whole():
     assert len(code) == 1 and code[0].endswith("```") and "replicas-on-creation" in code[0]
 
 
-def test_excerpt_picks_the_block_that_matches_the_question():
-    excerpt = best_excerpt(terms("how to set replicas on creation annotation"), passage(), budget=300)
-    assert "werf.io/replicas-on-creation" in excerpt
-    assert "unrelated paragraph" not in excerpt
+def test_selection_prefers_blocks_with_rare_question_terms():
+    blocks = score_blocks("how to set replicas on creation with an annotation", [passage()])
+    chosen = select_blocks(blocks, budget=300)
+    text = "\n\n".join(b.text for b in chosen)
+    assert "werf.io/replicas-on-creation" in text
+    assert "unrelated paragraph" not in text
+    assert chosen[0].text.endswith("annotation:")  # the lead-in line comes with its code block
+
+
+def test_fact_in_a_lower_passage_is_quoted():
+    hub = passage("Images are built from a Dockerfile.\n\nImages can be built in parallel.", "Images", None)
+    specific = passage(
+        "Use `excludePaths` to skip files and `owner` to chown them on import.", "Imports", None
+    )
+    text, cited = ExtractiveGenerator().compose(
+        GenerationRequest(
+            "skip *.map files and chown them when importing images", "en", "default", [hub, specific]
+        )
+    )
+    assert "excludePaths" in text and 2 in cited
 
 
 async def test_answer_quotes_passages_with_titles_and_cites_them():
-    gen = ExtractiveGenerator(passages=2)
+    gen = ExtractiveGenerator(passages=3)
     request = GenerationRequest(
         question="как задать replicas только при создании?",
         lang="ru",
         role="default",
-        passages=[passage(), passage("Helm rollback reverts a release.", "Rollback", None)],
+        passages=[
+            passage(),
+            passage("HPA keeps replicas after creation.", "Autoscaling", None),
+            passage("Helm rollback reverts a release.", "Rollback", None),
+        ],
     )
     events = [e async for e in gen.generate(request)]
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     done = events[-1]
     assert isinstance(done, GenerationDone) and done.cited == (1, 2) and done.provider == "extractive"
     assert text.startswith("Вот что сказано в документации")
-    assert "**[1] Annotations › Replicas**" in text and "**[2] Rollback**" in text
+    assert "**[1] Annotations › Replicas**" in text and "**[2] Autoscaling**" in text
+    assert "Rollback" not in text  # a passage that shares no term with the question is not quoted
