@@ -50,11 +50,11 @@ eval: install
 	$(VENV)/bin/opora eval ../shared/eval/dev.jsonl
 
 bench: install
-	$(PY) bench/retrieval.py
-	$(PY) bench/ingest.py
-	$(PY) bench/providers.py
-	$(PY) bench/messengers.py
-	$(PY) bench/webchat.py
+	$(PY) -m bench.retrieval
+	$(PY) -m bench.ingest
+	$(PY) -m bench.providers
+	$(PY) -m bench.messengers
+	$(PY) -m bench.webchat
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache
