@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunking import chunk_document, document_card
+from rag.lexicon import Lexicon, learn
 from rag.loaders import FolderLoader
 from rag.types import Chunk, Embedder
 
@@ -27,6 +28,11 @@ async def load_chunks(kb: Path = KB, *, cards: bool = False) -> list[Chunk]:
         if cards and (card := document_card(doc, part)) is not None:
             chunks.append(card)
     return chunks
+
+
+async def load_lexicon(kb: Path = KB) -> Lexicon:
+    """The ru→en lexicon learned from the KB's translated pages, as the ingestor builds it."""
+    return learn([(d.path or d.external_id, d.text) async for d in FolderLoader(kb).load()])
 
 
 def _key(text: str) -> str:

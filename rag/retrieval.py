@@ -13,6 +13,7 @@ import numpy as np
 import structlog
 
 from rag import rerank as ranking
+from rag.lexicon import Lexicon, LexiconFiles
 from rag.loaders.folder import detect_lang
 from rag.sparse import query_vector
 from rag.types import Chunk, Embedder, ScoredChunk, SparseVector
@@ -155,11 +156,29 @@ class Retriever:
         embedder: Embeds the query (same model as the index).
         store: The vector store (``EdgeStore`` or ``QdrantServerStore``).
         config: Sizes, weights and the relevance threshold.
+        lexicon: The ru→en lexicon learned from the KB's translated pages (``rag.lexicon``): a Russian
+            question's BM25 query also looks for the English translations of its terms.
     """
 
-    def __init__(self, embedder: Embedder, store: HybridStore, config: RetrieverConfig | None = None) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: HybridStore,
+        config: RetrieverConfig | None = None,
+        *,
+        lexicon: Lexicon | LexiconFiles | None = None,
+    ) -> None:
         self.embedder, self.store = embedder, store
         self.config = config or RetrieverConfig()
+        self.lexicon = lexicon
+
+    def sparse_query(self, text: str) -> SparseVector:
+        """The BM25 query: the question's terms, plus their English translations at a lower weight."""
+        w = self.config.weights.translated
+        if self.lexicon is None or w <= 0:
+            return query_vector(text)
+        extra = dict.fromkeys(self.lexicon.translate(text), w)
+        return query_vector(text, extra)
 
     async def retrieve(
         self, query: str, *, lang: str | None = None, limit: int | None = None, mode: Mode | None = None
@@ -180,7 +199,7 @@ class Retriever:
         lang = lang or detect_lang(text)
         t0 = time.perf_counter()
         dense, sparse = await asyncio.gather(
-            self.embedder.embed_query(text), asyncio.to_thread(query_vector, text)
+            self.embedder.embed_query(text), asyncio.to_thread(self.sparse_query, text)
         )
         t1 = time.perf_counter()
         if mode == "dense":
@@ -218,7 +237,8 @@ class Retriever:
         if not hits:
             return [], 0.0
         w = self.config.weights
-        q = ranking.Query.parse(text, lang)
+        alt = self.lexicon.translations(text) if self.lexicon is not None and w.translated > 0 else None
+        q = ranking.Query.parse(text, lang, alt)
         feats = ranking.extract(q, hits, w)
         if mode == "final":
             best_cos = max(f.cosine for f in feats)

@@ -86,6 +86,12 @@ def document_vector(text: str, *, avg_len: float = AVG_DOC_TOKENS) -> SparseVect
     return _vector(weights)
 
 
-def query_vector(text: str) -> SparseVector:
-    """BM25 query side: weight 1 per distinct term (IDF comes from the store)."""
-    return _vector({term_index(t): 1.0 for t in set(terms(text))})
+def query_vector(text: str, extra: dict[str, float] | None = None) -> SparseVector:
+    """BM25 query side: weight 1 per distinct term (IDF comes from the store).
+
+    ``extra``: further terms with their (lower) weights, e.g. translations of the query's terms; a term
+    already in the query keeps weight 1.
+    """
+    weights = {term_index(t): w for t, w in (extra or {}).items() if w > 0}
+    weights.update({term_index(t): 1.0 for t in set(terms(text))})
+    return _vector(weights)
