@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine import Engine
-from bot.language import detect_lang
+from bot.language import reply_lang
 from bot.sessions import resolve_user, start_new_session
 from bot.texts import t
-from bot.types import ROLES, Incoming, Lang
+from bot.types import ROLES, Incoming
 from storage.repositories import users
 
 HUMAN_WORDS = frozenset({"human", "человек", "оператор", "operator", "escalate"})
@@ -51,13 +51,7 @@ class Commands:
             return None
         db = self.engine.db
         user = await resolve_user(db, incoming.user)
-        lang: Lang = (
-            incoming.lang
-            or (user.language if user.language in ("ru", "en") else None)
-            or detect_lang(  # type: ignore[assignment]
-                incoming.text, self.engine.default_lang
-            )
-        )
+        lang = reply_lang(incoming.lang, user.language, incoming.text, self.engine.default_lang)
         if command.name == "help":
             return t("help", lang)
         if command.name == "role":

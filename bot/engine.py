@@ -17,7 +17,7 @@ import structlog
 from bot.errors import InvalidInput
 from bot.escalation import CriticalDetector, Escalation, Escalator
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
-from bot.language import detect_lang
+from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
 from bot.texts import t
 from bot.types import (
@@ -147,7 +147,7 @@ class Engine:
         ctx = await open_session(
             self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
         )
-        lang: Lang = incoming.lang or _lang(ctx.language) or detect_lang(text, self.default_lang)
+        lang = reply_lang(incoming.lang, ctx.language, text, self.default_lang)
         role = incoming.role or ctx.role
         async with self.db.session() as s:
             question = await messages.add_question(
@@ -239,7 +239,7 @@ class Engine:
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""
         ctx = await open_session(self.db, incoming.user, incoming.session, history_turns=1)
-        lang: Lang = incoming.lang or _lang(ctx.language) or detect_lang(incoming.text, self.default_lang)
+        lang = reply_lang(incoming.lang, ctx.language, incoming.text, self.default_lang)
         async with self.db.session() as s:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
@@ -272,7 +272,3 @@ class Engine:
             )
         except Exception:  # paging must never cost the user the answer
             log.exception("escalation.failed", session=incoming.session.as_str())
-
-
-def _lang(value: str | None) -> Lang | None:
-    return value if value in ("ru", "en") else None  # type: ignore[return-value]

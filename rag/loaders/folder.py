@@ -11,6 +11,7 @@ from pathlib import Path
 import frontmatter
 import structlog
 
+from rag.language import lang_by_letters
 from rag.loaders.html import html_to_markdown
 from rag.types import SourceDocument
 
@@ -20,16 +21,12 @@ SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html":
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.DOTALL)  # Hugo {{< x >}} / {{% x %}}, not Go {{ .X }}
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z]")
 _LANGS = {"en", "ru"}
 
 
 def detect_lang(text: str) -> str:
     """Guess ``ru`` or ``en`` from the share of Cyrillic among the letters."""
-    cyr = len(_CYRILLIC.findall(text))
-    lat = len(_LATIN.findall(text))
-    return "ru" if cyr > 0 and cyr >= 0.3 * (cyr + lat) else "en"
+    return lang_by_letters(text) or "en"
 
 
 def _lang_from_path(rel: Path) -> str | None:
