@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rag.sparse import identifiers, terms
+from rag.sparse import identifiers, terms, word_terms
 from rag.types import ScoredChunk
 
 
@@ -65,7 +66,14 @@ class Features:
     lang: float
 
 
-def _share(needles: frozenset[str], hay: set[str], alt: dict[str, frozenset[str]] | None = None) -> float:
+@lru_cache(maxsize=4096)
+def _lower(text: str) -> str:
+    return text.lower()
+
+
+def _share(
+    needles: frozenset[str], hay: frozenset[str], alt: dict[str, frozenset[str]] | None = None
+) -> float:
     """Share of ``needles`` in ``hay``; a needle also counts when a translation of it (``alt``) is there."""
     if not needles:
         return 0.0
@@ -112,9 +120,9 @@ def extract(query: Query, hits: list[ScoredChunk], w: RankWeights) -> list[Featu
     out: list[Features] = []
     for i, hit in enumerate(hits):
         c = hit.chunk
-        head_terms = set(terms(" ".join([c.title, *c.breadcrumb])))
-        body_terms = set(terms(c.index_text()))
-        low = c.index_text().lower()
+        head_terms = word_terms(" ".join([c.title, *c.breadcrumb]))
+        body_terms = word_terms(c.index_text())
+        low = _lower(c.index_text()) if query.idents else ""
         rrf = w.dense / (w.rrf_k + dense_rank[i] + 1)
         if i in sparse_rank:
             rrf += w.sparse / (w.rrf_k + sparse_rank[i] + 1)

@@ -20,6 +20,8 @@ from rag.types import SparseVector
 _WORD = re.compile(r"\w+", re.UNICODE)
 # identifiers: words joined by . / - : (at least one joiner), e.g. werf.io/weight, helm.sh/hook, --copy-from
 _IDENT = re.compile(r"(?<![\w.\-/])-{0,2}\w+(?:[./:\-]+\w+)+")
+# prose, not identifiers: single letters joined up (e.g., i.e., a/b, т.е., т.к.)
+_ABBREVIATION = re.compile(r"[^\W\d_](?:[./:\-]+[^\W\d_])+")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[a-z]")
 _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
@@ -61,13 +63,25 @@ def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """Stemmed word terms followed by ``id:``-prefixed whole identifiers, in text order."""
     low = text.lower()
     out = [_stem(w) for w in _WORD.findall(low) if not (drop_stopwords and w in STOPWORDS)]
-    out.extend("id:" + m.group(0).lstrip("-").rstrip(".:-/") for m in _IDENT.finditer(low))
+    out.extend("id:" + x for x in _identifiers(low))
     return out
+
+
+@lru_cache(maxsize=8192)
+def word_terms(text: str) -> frozenset[str]:
+    """The distinct stemmed word terms of ``text`` (no identifiers), cached: ranking asks for the same
+    candidate passages' terms question after question."""
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+
+
+def _identifiers(low: str) -> list[str]:
+    found = (m.group(0).lstrip("-").rstrip(".:-/") for m in _IDENT.finditer(low))
+    return [x for x in found if not _ABBREVIATION.fullmatch(x)]
 
 
 def identifiers(text: str) -> set[str]:
     """The whole technical identifiers in ``text`` (lowercased), e.g. ``werf.io/weight``."""
-    return {m.group(0).lstrip("-").rstrip(".:-/") for m in _IDENT.finditer(text.lower())}
+    return set(_identifiers(text.lower()))
 
 
 def _vector(weights: dict[int, float]) -> SparseVector:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from rag.sparse import document_vector, query_vector, term_index, terms
+from rag.sparse import document_vector, identifiers, query_vector, term_index, terms, word_terms
 
 
 def test_stemming_per_script_and_identifiers() -> None:
@@ -28,3 +28,14 @@ def test_bm25_saturation_and_length_normalisation() -> None:
     assert dict(zip(long.indices, long.values, strict=True))[idx] < val
     q = query_vector("the helm chart")
     assert set(q.values) == {1.0} and q.indices == sorted(q.indices)
+
+
+def test_abbreviations_are_prose_not_identifiers() -> None:
+    text = "copy images, e.g. for a customer (i.e. т.е. a/b) with --copy-from werf.io/weight v1.2"
+    assert identifiers(text) == {"copy-from", "werf.io/weight", "v1.2"}
+    assert not any(t in {"id:e.g", "id:i.e", "id:т.е"} for t in terms(text))
+
+
+def test_word_terms_are_the_stems_without_identifiers() -> None:
+    text = "Werf копирует образы with --copy-from"
+    assert word_terms(text) == frozenset(t for t in terms(text) if not t.startswith("id:"))
