@@ -29,6 +29,11 @@ from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
 
 GRID = {
+    "cosine": [6.0, 10.0, 14.0, 20.0],
+    "bm25": [0.05, 0.15, 0.3],
+    "title": [0.05, 0.15, 0.25],
+    "coverage": [0.0, 0.1, 0.2],
+    "ident": [0.2, 0.4, 0.6],
     "same_doc": [0.0, 0.15, 0.3, 0.5],
     "card": [0.0, 0.15, 0.3, 0.6],
     "hub": [0.0, 0.05, 0.1, 0.15, 0.2],

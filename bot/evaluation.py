@@ -105,7 +105,8 @@ async def evaluate(
     run = uuid.uuid4().hex[:8]
     retriever = services.extras["retriever"]
     for item in items:
-        outcome = await retriever.retrieve(item.question, limit=10)
+        # enough chunks for ten distinct documents under any sane per-document cap
+        outcome = await retriever.retrieve(item.question, limit=50)
         ranked: list[str] = []
         for hit in outcome.chunks:
             if hit.chunk.path and hit.chunk.path not in ranked:

@@ -78,6 +78,7 @@ def retriever_config(settings: Settings) -> RetrieverConfig:
         candidates=r.candidates,
         min_score=r.min_score,
         max_chunks_per_doc=r.max_chunks_per_doc,
+        cross_candidates=r.cross_language_candidates,
         rerank=r.rerank,
         weights=RankWeights(dense=r.dense_weight, sparse=r.sparse_weight, rrf_k=r.rrf_k),
     )

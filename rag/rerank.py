@@ -21,11 +21,11 @@ class RankWeights:
     dense: float = 1.0  # RRF weight of the dense list
     sparse: float = 1.0  # RRF weight of the BM25 list
     rrf_k: int = 60
-    cosine: float = 6.0  # per unit of cosine above the best candidate's (negative offsets)
-    bm25: float = 0.3  # BM25 score relative to the best candidate
-    title: float = 0.25  # share of query terms in title + breadcrumb
+    cosine: float = 10.0  # per unit of cosine above the best candidate's (negative offsets)
+    bm25: float = 0.15  # BM25 score relative to the best candidate
+    title: float = 0.15  # share of query terms in title + breadcrumb
     ident: float = 0.4  # share of query identifiers found verbatim in the chunk
-    coverage: float = 0.2  # share of query terms in the chunk
+    coverage: float = 0.1  # share of query terms in the chunk
     lang: float = 0.0  # chunk language equals the query's (pages are pooled across translations instead)
     same_doc: float = 0.3  # page bonus per further matching passage (retrieval.rank_pages)
     damping: float = 0.5  # each further passage counts this much less than the previous one

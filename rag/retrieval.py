@@ -53,7 +53,7 @@ class RetrieverConfig:
     top_k: int = 5
     candidates: int = 80
     min_score: float = 0.7  # on the calibrated relevance of the best of the top 3 chunks
-    max_chunks_per_doc: int = 2
+    max_chunks_per_doc: int = 3
     cross_candidates: int = 40  # dense candidates from each other language (0: none); see ``retrieve``
     rerank: bool = True  # False: plain weighted RRF order
     weights: ranking.RankWeights = field(default_factory=ranking.RankWeights)

@@ -49,7 +49,9 @@ async def test_openai_stream_tokens_then_usage(openai_fake: FakeOpenAIServer) ->
 )
 async def test_openai_errors_are_typed(openai_fake: FakeOpenAIServer, reply: Reply, error: type) -> None:
     openai_fake.script(reply)
-    provider = openai_provider("openai", openai_fake)
+    # only the timeout cases depend on the short timeouts; the others get room on a loaded CI machine
+    roomy = {"connect_timeout": 10.0, "first_token_timeout": 10.0, "total_timeout": 20.0}
+    provider = openai_provider("openai", openai_fake, **({} if error is ProviderTimeout else roomy))
     with pytest.raises(error) as caught:
         _ = [e async for e in provider.stream(REQUEST)]
     if isinstance(caught.value, ProviderRateLimited):
