@@ -20,6 +20,8 @@ log = structlog.get_logger(__name__)
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
 _SHORTCODE = re.compile(r"\{\{[<%].*?[%>]\}\}", re.DOTALL)  # Hugo {{< x >}} / {{% x %}}, not Go {{ .X }}
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Markdown heading attributes: "## Storage backends {#storage-backends}" (Hugo, Pandoc, kramdown)
+_HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*?)\s*\{[#.][^{}\n]*\}[ \t]*$", re.MULTILINE)
 _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _LANGS = {"en", "ru"}
 
@@ -43,9 +45,11 @@ def _is_faq(rel: Path, meta: dict[str, object]) -> bool:
 
 
 def clean_markup(text: str) -> str:
-    """Strip Hugo shortcodes and HTML comments (Go template ``{{ .Values.x }}`` stays)."""
+    """Strip Hugo shortcodes, HTML comments and heading attributes ``{#id}`` (Go template ``{{ .Values.x }}``
+    stays)."""
     text = _COMMENT.sub("", text)
     text = _SHORTCODE.sub("", text)
+    text = _HEADING_ATTRS.sub(r"\1", text)
     return text.strip() + "\n"
 
 

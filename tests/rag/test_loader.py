@@ -16,7 +16,8 @@ async def test_front_matter_shortcodes_and_comments(tmp_path: Path) -> None:
     page.write_text(
         "---\ntitle: Values\nsource_url: https://werf.io/values.html\nlang: en\n---\n"
         "# Values\n<!-- hidden note -->\n{{< alert >}}Be careful{{< /alert >}} {{% note %}}\n"
-        "```yaml\nreplicas: {{ .Values.replicas }}\n```\n"
+        "```yaml\nreplicas: {{ .Values.replicas }}\n```\n## Storage backends {#storage-backends}\n"
+        "A set {#like-this} in prose stays.\n"
     )
     docs = await _load(tmp_path)
     doc = docs["werf/en/usage/deploy/values.md"]
@@ -28,6 +29,7 @@ async def test_front_matter_shortcodes_and_comments(tmp_path: Path) -> None:
     )
     assert "hidden note" not in doc.text and "{{<" not in doc.text and "{{%" not in doc.text
     assert "Be careful" in doc.text and "{{ .Values.replicas }}" in doc.text  # Go templates stay
+    assert "## Storage backends\n" in doc.text and "{#like-this}" in doc.text  # heading attributes go
     assert doc.content_hash == hashlib.sha256(page.read_bytes()).hexdigest()
     assert doc.source == f"folder:{tmp_path.name}"
 
