@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import structlog
 
 from rag.chunking import ChunkingConfig, chunk_document, document_card
@@ -25,6 +26,11 @@ from rag.types import Chunk, DocumentCatalog, Embedder, Loader, SourceDocument, 
 log = structlog.get_logger(__name__)
 CHUNKER_VERSION = "chunker-3"  # 3: a card point per page (title + outline) for ranking
 Pending = tuple[str, str, list[Chunk]]  # doc id, content hash to mark, its chunks
+
+
+def embed_key(model: str, text: str) -> str:
+    """Which vector a point holds: the embedding model and the exact text it embedded."""
+    return hashlib.sha256(f"{model}\x1f{text}".encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -45,7 +51,8 @@ class IngestStats:
     changed: int = 0
     unchanged: int = 0
     deleted: int = 0
-    chunks: int = 0  # chunks embedded and written in this run
+    chunks: int = 0  # chunks written in this run
+    reused: int = 0  # of those, chunks whose vector was already in the store (unchanged sections)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, int]:
@@ -88,7 +95,12 @@ class Ingestor:
         self.fingerprint = f"{embedder.name}|{CHUNKER_VERSION}|{self.chunking}"
 
     def _effective_hash(self, doc: SourceDocument) -> str:
-        return hashlib.sha256(f"{doc.content_hash}|{self.fingerprint}".encode()).hexdigest()
+        """A hash of what gets indexed: the loader's output (not the raw bytes, so a loader fix reaches
+        the pages it changes and a comment-only edit re-indexes nothing) and the indexing fingerprint."""
+        indexed = "\x1f".join(
+            [doc.title, doc.kind, doc.lang or "", doc.url or "", doc.path or "", doc.text, self.fingerprint]
+        )
+        return hashlib.sha256(indexed.encode()).hexdigest()
 
     async def run(self, loader: Loader) -> IngestStats:
         """Ingest ``loader``'s source; safe to re-run after a crash (redoes what was not marked indexed)."""
@@ -170,16 +182,29 @@ class Ingestor:
             size += len(item[2])
         return [g for g in groups if g]
 
+    async def _embed(self, group: list[Pending], texts: list[str], keys: list[str]) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts``: those the store already holds for these documents under the same key
+        (an edited page keeps the vectors of its unchanged sections), the rest embedded once each."""
+        known = await self.store.stored_vectors([doc_id for doc_id, _, _ in group])
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in known))
+        fresh = (
+            dict(zip(missing, await self.embedder.embed_passages(missing), strict=True)) if missing else {}
+        )
+        vectors = [known[k] if k in known else fresh[t] for t, k in zip(texts, keys, strict=True)]
+        return np.stack(vectors).astype(np.float32), sum(k in known for k in keys)
+
     async def _write(self, group: list[Pending], progress: IngestProgress, stats: IngestStats) -> None:
         chunks = [c for _, _, cs in group for c in cs]
         texts = [c.index_text() for c in chunks]
-        dense = await self.embedder.embed_passages(texts)
+        keys = [embed_key(self.embedder.name, t) for t in texts]
+        dense, reused = await self._embed(group, texts, keys)
+        stats.reused += reused
         sparse = await asyncio.to_thread(lambda: [document_vector(t) for t in texts])
         start = 0
         for doc_id, content_hash, cs in group:
             end = start + len(cs)
             await self.store.delete_doc(doc_id)
-            await self.store.upsert(cs, dense[start:end], sparse[start:end])
+            await self.store.upsert(cs, dense[start:end], sparse[start:end], keys=keys[start:end])
             passages = sum(c.kind != "card" for c in cs)
             await self.catalog.mark_indexed(doc_id, content_hash=content_hash, chunks=passages)
             start = end

@@ -98,10 +98,21 @@ class VectorStore(Protocol):
     async def ensure_collection(self, dim: int) -> None: ...
 
     async def upsert(
-        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
-    ) -> None: ...
+        self,
+        chunks: Sequence[Chunk],
+        dense: np.ndarray,
+        sparse: Sequence[SparseVector],
+        *,
+        keys: Sequence[str | None] | None = None,
+    ) -> None:
+        """Write points; ``keys`` (one per chunk) are kept so ``stored_vectors`` can hand them back."""
+        ...
 
     async def delete_doc(self, doc_id: str) -> None: ...
+
+    async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The dense vectors already stored for ``doc_ids``, by the key they were written with."""
+        ...
 
     async def hybrid_query(
         self,

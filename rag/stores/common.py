@@ -13,8 +13,9 @@ SPARSE = "bm25"
 INDEXED_FIELDS = ("source", "lang", "path", "doc_id")
 
 
-def to_payload(chunk: Chunk) -> dict[str, Any]:
-    return {
+def to_payload(chunk: Chunk, embed_key: str | None = None) -> dict[str, Any]:
+    """The point's payload; ``embed_key`` (``rag.ingest.embed_key``) lets a re-ingest reuse the vector."""
+    payload = {
         "chunk_id": chunk.chunk_id,
         "doc_id": chunk.doc_id,
         "ordinal": chunk.ordinal,
@@ -28,6 +29,9 @@ def to_payload(chunk: Chunk) -> dict[str, Any]:
         "version": chunk.version,
         "kind": chunk.kind,
     }
+    if embed_key:
+        payload["embed_key"] = embed_key
+    return payload
 
 
 def from_payload(payload: dict[str, Any]) -> Chunk:

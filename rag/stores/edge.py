@@ -76,15 +76,20 @@ class EdgeStore:
         return int(self._shard.count(qe.CountRequest(exact=True)))
 
     async def upsert(
-        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
+        self,
+        chunks: Sequence[Chunk],
+        dense: np.ndarray,
+        sparse: Sequence[SparseVector],
+        *,
+        keys: Sequence[str | None] | None = None,
     ) -> None:
         points = [
             qe.Point(
                 id=c.chunk_id,
                 vector={DENSE: [float(x) for x in d], SPARSE: _sparse(s)},
-                payload=to_payload(c),
+                payload=to_payload(c, k),
             )
-            for c, d, s in zip(chunks, dense, sparse, strict=True)
+            for c, d, s, k in zip(chunks, dense, sparse, keys or [None] * len(chunks), strict=True)
         ]
         if points:
             await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)))
@@ -92,6 +97,29 @@ class EdgeStore:
     async def delete_doc(self, doc_id: str) -> None:
         op = qe.UpdateOperation.delete_points_by_filter(_filter({"doc_id": doc_id}))
         await self._call(lambda: self._shard.update(op))
+
+    async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Dense vectors of the points of ``doc_ids`` that carry an ``embed_key``, by that key."""
+        if not doc_ids:
+            return {}
+        flt = qe.Filter(must=[qe.FieldCondition(key="doc_id", match=qe.MatchAny(list(doc_ids)))])
+
+        def scroll() -> dict[str, np.ndarray]:
+            out: dict[str, np.ndarray] = {}
+            offset = None
+            while True:
+                req = qe.ScrollRequest(
+                    offset=offset, limit=256, filter=flt, with_payload=["embed_key"], with_vector=[DENSE]
+                )
+                records, offset = self._shard.scroll(req)
+                for r in records:
+                    key, vec = (r.payload or {}).get("embed_key"), _dense_of(r)
+                    if key and vec is not None:
+                        out[str(key)] = np.asarray(vec, dtype=np.float32)
+                if offset is None:
+                    return out
+
+        return await self._call(scroll)
 
     def _run(self, requests: list[qe.QueryRequest]) -> list[list[tuple[dict[str, Any], float]]]:
         results = self._shard.query_batch(qe.QueryBatchRequest(requests))

@@ -77,15 +77,20 @@ class QdrantServerStore:
         log.info("store.qdrant.created", collection=self.collection, dim=dim)
 
     async def upsert(
-        self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector]
+        self,
+        chunks: Sequence[Chunk],
+        dense: np.ndarray,
+        sparse: Sequence[SparseVector],
+        *,
+        keys: Sequence[str | None] | None = None,
     ) -> None:
         points = [
             models.PointStruct(
                 id=c.chunk_id,
                 vector={DENSE: [float(x) for x in d], SPARSE: _sparse(s)},
-                payload=to_payload(c),
+                payload=to_payload(c, k),
             )
-            for c, d, s in zip(chunks, dense, sparse, strict=True)
+            for c, d, s, k in zip(chunks, dense, sparse, keys or [None] * len(chunks), strict=True)
         ]
         if points:
             await self._client.upsert(self.collection, points=points, wait=True)
@@ -96,6 +101,32 @@ class QdrantServerStore:
         await self._client.delete(
             self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
         )
+
+    async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Dense vectors of the points of ``doc_ids`` that carry an ``embed_key``, by that key."""
+        if not doc_ids:
+            return {}
+        flt = models.Filter(
+            must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))]
+        )
+        out: dict[str, np.ndarray] = {}
+        offset = None
+        while True:
+            records, offset = await self._client.scroll(
+                self.collection,
+                scroll_filter=flt,
+                limit=256,
+                offset=offset,
+                with_payload=["embed_key"],
+                with_vectors=[DENSE],
+            )
+            for r in records:
+                key = (r.payload or {}).get("embed_key")
+                vec = r.vector.get(DENSE) if isinstance(r.vector, dict) else None
+                if key and vec is not None:
+                    out[str(key)] = np.asarray(vec, dtype=np.float32)
+            if offset is None:
+                return out
 
     async def _batch(self, requests: list[models.QueryRequest]) -> list[list[Hit]]:
         responses = await self._client.query_batch_points(self.collection, requests=requests)

@@ -3,9 +3,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rag.ingest import Ingestor, IngestProgress
+from rag.chunking import chunk_document
+from rag.ingest import Ingestor, IngestProgress, embed_key
 from rag.loaders import FolderLoader
 from rag.sparse import query_vector
 from rag.stores.edge import EdgeStore
@@ -62,6 +64,46 @@ async def test_change_and_delete(small_kb: Path, catalog: InMemoryCatalog, tmp_p
     assert await store.count() < before
     state = (await catalog.states("folder:kb"))["helm/en/faq/uninstalling.md"]
     assert state.version == 2
+    await store.close()
+
+
+async def test_an_edited_page_reembeds_only_its_changed_sections(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb)
+    page = small_kb / "helm/en/intro/using_helm.md"
+    text = page.read_text()
+    cut = text.index("\n## ", len(text) // 2)  # a section in the second half of a long page
+    page.write_text(text[:cut] + "\n\nA new zebracorn paragraph.\n" + text[cut:])
+    emb.embedded.clear()
+    stats, _ = await _ingest(small_kb, catalog, store, emb)
+    assert (stats.changed, stats.unchanged) == (1, 3)
+    assert 0 < len(emb.embedded) <= 3 and stats.reused == stats.chunks - len(emb.embedded) > 10
+    assert any("zebracorn" in t for t in emb.embedded)
+    assert await _paths(store, "zebracorn") == {"helm/en/intro/using_helm.md"}
+    # every point of the page holds the vector of its own current text, reused or new
+    doc_id = (await catalog.states("folder:kb"))["helm/en/intro/using_helm.md"].doc_id
+    stored = await store.stored_vectors([doc_id])
+    docs = [d async for d in FolderLoader(small_kb, source="folder:kb").load()]
+    doc = next(d for d in docs if d.path == "helm/en/intro/using_helm.md")
+    texts = [c.index_text() for c in chunk_document(doc, doc_id)]
+    assert len(stored) >= len(texts)
+    for t in texts:
+        assert np.allclose(stored[embed_key(emb.name, t)], emb._vec(t))
+    await store.close()
+
+
+async def test_a_comment_only_edit_reindexes_nothing(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    """The content hash covers what is indexed (the loader's output), not the file's bytes."""
+    store, emb = EdgeStore(tmp_path / "idx"), HashEmbedder()
+    await _ingest(small_kb, catalog, store, emb)
+    page = small_kb / "helm/en/faq/uninstalling.md"
+    page.write_text(page.read_text() + "\n<!-- a comment only -->\n")
+    stats, _ = await _ingest(small_kb, catalog, store, emb)
+    assert (stats.changed, stats.unchanged, stats.chunks) == (0, 4, 0)  # a comment is not indexed
     await store.close()
 
 

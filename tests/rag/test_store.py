@@ -76,6 +76,16 @@ async def test_delete_doc(store: EdgeStore | QdrantServerStore) -> None:
     assert all(h.chunk.doc_id != "werf" for h in hits)
 
 
+async def test_stored_vectors_come_back_by_key(store: EdgeStore | QdrantServerStore) -> None:
+    assert await store.stored_vectors(["werf"]) == {}  # written without keys: nothing to reuse
+    chunks = _chunks()[:2]
+    dense = _dense(3)[1:]
+    await store.upsert(chunks, dense, [document_vector(c.text) for c in chunks], keys=["k-helm", None])
+    got = await store.stored_vectors(["helm", "werf", "missing"])
+    assert list(got) == ["k-helm"] and np.allclose(got["k-helm"], dense[0], atol=1e-5)
+    assert await store.stored_vectors([]) == {}
+
+
 async def test_edge_reopens_from_disk(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "index")
     await store.ensure_collection(8)
