@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.commands import Commands
 from bot.config import Settings
 from bot.engine import Engine
+from bot.history import History
 from bot.indexing import IndexStatus
 from storage.db import Database
 
@@ -22,6 +23,11 @@ class Services:
     commands: Commands
     index: IndexStatus
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def history(self) -> History:
+        """Users' conversations (list, read, rename, delete; popular questions)."""
+        return History(self.db)
 
 
 class Channel(Protocol):

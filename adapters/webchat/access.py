@@ -1,53 +1,40 @@
-"""Ownership: a web user reaches only their own conversations and answers (others are "not found")."""
+"""Ownership in the web chat's words: another user's conversation or answer is simply "not found".
+
+The rule itself is the core's (``bot.history``); this module maps its ``None`` to the web chat's error.
+"""
 
 from __future__ import annotations
 
 from adapters.webchat.auth import WebUser
 from adapters.webchat.texts import both
 from bot.errors import NotFound
-from bot.sessions import conversation_for
+from bot.history import History
 from bot.types import Platform, SessionKey
-from storage.db import Database
 from storage.models import Conversation, Message
-from storage.repositories import conversations, messages
 
 
 def not_found(key: str = "not_found") -> NotFound:
     return NotFound(*both(key))
 
 
-def owns(user: WebUser, conv: Conversation | None) -> bool:
-    return (
-        conv is not None and not conv.deleted and conv.platform == Platform.WEB and conv.owner_id == user.id
-    )
-
-
-async def owned_conversation(db: Database, user: WebUser, conversation_id: int) -> Conversation:
+async def owned_conversation(history: History, user: WebUser, conversation_id: int) -> Conversation:
     """The user's live conversation ``conversation_id``; ``NotFound`` when it is missing or someone else's."""
-    async with db.session() as s:
-        conv = await conversations.get_conversation(s, conversation_id=conversation_id)
-    if not owns(user, conv):
+    conv = await history.conversation(user.id, Platform.WEB, conversation_id)
+    if conv is None:
         raise not_found()
-    assert conv is not None
     return conv
 
 
-async def owned_answer(db: Database, user: WebUser, message_id: int) -> Message:
+async def owned_answer(history: History, user: WebUser, message_id: int) -> Message:
     """An answer in one of the user's conversations, else ``NotFound``."""
-    async with db.session() as s:
-        msg = await messages.get_message(s, message_id=message_id)
-        conv = (
-            await conversations.get_conversation(s, conversation_id=msg.conversation_id)
-            if msg is not None
-            else None
-        )
-    if msg is None or msg.kind != "answer" or not owns(user, conv):
+    msg = await history.answer(user.id, Platform.WEB, message_id)
+    if msg is None:
         raise not_found("no_answer")
     return msg
 
 
 async def session_key(
-    db: Database, user: WebUser, conversation: int | str | None, new_thread: str
+    history: History, user: WebUser, conversation: int | str | None, new_thread: str
 ) -> SessionKey:
     """The key of the conversation a question goes to.
 
@@ -55,12 +42,12 @@ async def session_key(
     follow-ups reuse it before the id is known). ``None``: a new conversation with ``new_thread``.
     """
     if isinstance(conversation, int):
-        conv = await owned_conversation(db, user, conversation)
+        conv = await owned_conversation(history, user, conversation)
         return SessionKey(Platform.WEB, conv.channel, conv.thread)
     key = SessionKey(Platform.WEB, str(user.id), conversation or new_thread)
     if conversation:
-        conv = await conversation_for(db, key)
-        if conv is not None and not owns(user, conv):
+        allowed, _ = await history.by_key(user.id, key)
+        if not allowed:
             raise not_found()
     return key
 

@@ -54,7 +54,7 @@ class WebChat:
         try:
             text = engine.validate(msg.text, lang)
             self.limiter.check(user.id)
-            key = await access.session_key(self.services.db, user, msg.conversation_id, uuid.uuid4().hex)
+            key = await access.session_key(self.services.history, user, msg.conversation_id, uuid.uuid4().hex)
         except OporaError as exc:
             send(_error(msg.request_id, exc, lang))
             log.info("webchat.ask_refused", user_id=user.id, code=exc.code)
@@ -97,7 +97,7 @@ class WebChat:
 
     async def vote(self, user: WebUser, message_id: int, value: int, comment: str | None) -> None:
         """Record a vote on one of the user's own answers (others' are "not found")."""
-        await access.owned_answer(self.services.db, user, message_id)
+        await access.owned_answer(self.services.history, user, message_id)
         vote = Vote(message_id, user.ref(), value, VoteSource.WEB, comment or None)  # type: ignore[arg-type]
         await record_vote(self.services.db, vote)
 

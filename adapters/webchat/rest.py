@@ -15,9 +15,9 @@ from adapters.webchat.auth import COOKIE, COOKIE_MAX_AGE, WebUser, clean_name
 from adapters.webchat.protocol import source_dicts
 from adapters.webchat.texts import both, wt
 from bot.errors import Forbidden, InvalidInput, OporaError
+from bot.history import clean_title
 from bot.types import ROLES, Incoming, Platform, SessionKey
 from storage.models import Conversation
-from storage.repositories import conversations, feedback, messages
 
 if TYPE_CHECKING:
     from adapters.webchat.chat import WebChat
@@ -84,7 +84,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def build_router(chat: "WebChat") -> APIRouter:
     router = APIRouter(prefix="/api/v1/web", tags=["webchat"], route_class=ErrorsAsJson)
-    db = chat.services.db
+    history = chat.services.history
     settings = chat.settings
 
     async def current_user(request: Request) -> WebUser:
@@ -136,40 +136,27 @@ def build_router(chat: "WebChat") -> APIRouter:
     async def list_conversations(
         user: CurrentUser, search: Annotated[str | None, Query(max_length=200)] = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        async with db.session() as s:
-            rows = await conversations.list_conversations(
-                s, owner_id=user.id, search=(search or "").strip() or None, limit=max(1, min(limit, 500))
-            )
-        return [conversation_public(c) for c in rows if c.platform == Platform.WEB]
+        rows = await history.list(user.id, Platform.WEB, search=search, limit=limit)
+        return [conversation_public(c) for c in rows]
 
     @router.patch("/conversations/{conversation_id}")
     async def rename(conversation_id: int, body: Rename, user: CurrentUser) -> dict[str, Any]:
-        title = " ".join(body.title.split())
-        if not 0 < len(title) <= 200:
+        title = clean_title(body.title)
+        if title is None:
             raise InvalidInput(*both("bad_title"))
-        conv = await access.owned_conversation(db, user, conversation_id)
-        async with db.session() as s:
-            await conversations.rename_conversation(s, conversation_id=conv.id, title=title)
-        conv.title = title
+        conv = await access.owned_conversation(history, user, conversation_id)
+        await history.rename(conv, title)
         return conversation_public(conv)
 
     @router.delete("/conversations/{conversation_id}", status_code=204)
     async def delete(conversation_id: int, user: CurrentUser) -> None:
-        conv = await access.owned_conversation(db, user, conversation_id)
-        async with db.session() as s:
-            await conversations.delete_conversation(s, conversation_id=conv.id)
+        await history.delete(await access.owned_conversation(history, user, conversation_id))
 
     @router.get("/conversations/{conversation_id}/messages")
     async def conversation_messages(conversation_id: int, user: CurrentUser) -> dict[str, Any]:
-        conv = await access.owned_conversation(db, user, conversation_id)
-        async with db.session() as s:
-            rows = await messages.conversation_messages(s, conversation_id=conv.id)
-            votes = await feedback.votes_for_messages(
-                s, message_ids=[m.id for m in rows if m.kind == "answer"], user_id=user.id
-            )
+        conv = await access.owned_conversation(history, user, conversation_id)
         out = []
-        for m in rows:
-            vote = votes.get(m.id)
+        for m, vote in ((e.message, e.vote) for e in await history.transcript(conv, user.id)):
             out.append(
                 {
                     "id": m.id,
@@ -193,7 +180,7 @@ def build_router(chat: "WebChat") -> APIRouter:
 
     @router.post("/conversations/{conversation_id}/human")
     async def call_human(conversation_id: int, body: HumanBody, user: CurrentUser) -> dict[str, Any]:
-        conv = await access.owned_conversation(db, user, conversation_id)
+        conv = await access.owned_conversation(history, user, conversation_id)
         incoming = Incoming(
             text="human",
             user=user.ref(),
@@ -210,10 +197,9 @@ def build_router(chat: "WebChat") -> APIRouter:
     @router.get("/popular")
     async def popular(request: Request, user: CurrentUser, limit: int = 6) -> dict[str, Any]:
         limit = max(1, min(limit, 20))
-        async with db.session() as s:
-            rows = await messages.popular_questions(s, days=settings.popular_days, limit=limit * 3)
-        # only questions several people asked: one person's question stays private
-        asked = [text for text, count in rows if count >= settings.popular_min_count][:limit]
+        asked = await history.popular(
+            days=settings.popular_days, min_count=settings.popular_min_count, limit=limit
+        )
         lang = request_lang(request)
         seeds = [q for q in settings.seed_questions if q not in asked] or list(_default_seeds(lang))
         return {"questions": (asked + seeds)[:limit], "from_history": len(asked)}
