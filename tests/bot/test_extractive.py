@@ -78,3 +78,21 @@ async def test_answer_quotes_passages_with_titles_and_cites_them():
     assert text.startswith("Вот что сказано в документации")
     assert "**[1] Annotations › Replicas**" in text and "**[2] Autoscaling**" in text
     assert "Rollback" not in text  # a passage that shares no term with the question is not quoted
+
+
+def test_a_heading_alone_is_never_quoted():
+    text = "## Cleanup report\n\nThe report lists the tags that cleanup kept and why."
+    blocks = score_blocks("cleanup report", [passage(text, section="Cleanup report")])
+    heading = next(b for b in blocks if b.text.startswith("##"))
+    body = next(b for b in blocks if not b.text.startswith("##"))
+    assert heading.score == 0 and body.score > 0
+    chosen = select_blocks(blocks, 1800)
+    assert [b.text for b in chosen] == [body.text]
+
+
+def test_empty_link_targets_are_quoted_as_plain_text():
+    text = "Run the [**werf host cleanup**]() command, see [docs](https://werf.io) and ![logo]()."
+    answer, _ = ExtractiveGenerator().compose(
+        GenerationRequest(question="werf host cleanup", passages=[passage(text)], lang="en", role="default")
+    )
+    assert "Run the **werf host cleanup** command, see [docs](https://werf.io) and ![logo]()." in answer
