@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+LANGS: tuple[Literal["ru", "en"], ...] = ("ru", "en")  # the languages pages and questions are told apart in
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN = re.compile(r"[A-Za-z]")
 

@@ -120,9 +120,10 @@ def extract(query: Query, hits: list[ScoredChunk], w: RankWeights) -> list[Featu
     out: list[Features] = []
     for i, hit in enumerate(hits):
         c = hit.chunk
+        text = c.index_text()
         head_terms = word_terms(" ".join([c.title, *c.breadcrumb]))
-        body_terms = word_terms(c.index_text())
-        low = _lower(c.index_text()) if query.idents else ""
+        body_terms = word_terms(text)
+        low = _lower(text) if query.idents else ""
         rrf = w.dense / (w.rrf_k + dense_rank[i] + 1)
         if i in sparse_rank:
             rrf += w.sparse / (w.rrf_k + sparse_rank[i] + 1)

@@ -13,6 +13,7 @@ import numpy as np
 import structlog
 
 from rag import rerank as ranking
+from rag.language import LANGS
 from rag.lexicon import Lexicon, LexiconFiles
 from rag.loaders.folder import detect_lang
 from rag.sparse import query_vector
@@ -20,7 +21,6 @@ from rag.types import Chunk, Embedder, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
 Mode = Literal["final", "rrf", "dense", "sparse"]
-LANGS = ("ru", "en")  # the languages a KB's pages are tagged with (``rag.language``)
 _NOISE = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 
 

@@ -62,16 +62,20 @@ def term_index(term: str) -> int:
 def terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """Stemmed word terms followed by ``id:``-prefixed whole identifiers, in text order."""
     low = text.lower()
-    out = [_stem(w) for w in _WORD.findall(low) if not (drop_stopwords and w in STOPWORDS)]
+    out = _word_stems(low, drop_stopwords)
     out.extend("id:" + x for x in _identifiers(low))
     return out
+
+
+def _word_stems(low: str, drop_stopwords: bool = True) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(low) if not (drop_stopwords and w in STOPWORDS)]
 
 
 @lru_cache(maxsize=8192)
 def word_terms(text: str) -> frozenset[str]:
     """The distinct stemmed word terms of ``text`` (no identifiers), cached: ranking asks for the same
     candidate passages' terms question after question."""
-    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
+    return frozenset(_word_stems(text.lower()))
 
 
 def _identifiers(low: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,17 @@ def from_payload(payload: dict[str, Any]) -> Chunk:
         version=int(payload.get("version", 1)),
         kind=str(payload.get("kind") or "chunk"),
     )
+
+
+def vectors_by_key(records: Iterable[tuple[dict[str, Any] | None, Any]]) -> dict[str, np.ndarray]:
+    """``{embed_key: dense vector}`` of scrolled (payload, dense vector) pairs; points without a key are
+    skipped (written before keys existed, or by hand)."""
+    out: dict[str, np.ndarray] = {}
+    for payload, vec in records:
+        key = (payload or {}).get("embed_key")
+        if key and vec is not None:
+            out[str(key)] = np.asarray(vec, dtype=np.float32)
+    return out
 
 
 Hit = tuple[dict[str, Any], float, Any]  # payload, score, dense vector (or None)

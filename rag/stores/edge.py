@@ -16,7 +16,7 @@ import numpy as np
 import qdrant_edge as qe
 import structlog
 
-from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, merge_hits, to_payload
+from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
@@ -112,10 +112,7 @@ class EdgeStore:
                     offset=offset, limit=256, filter=flt, with_payload=["embed_key"], with_vector=[DENSE]
                 )
                 records, offset = self._shard.scroll(req)
-                for r in records:
-                    key, vec = (r.payload or {}).get("embed_key"), _dense_of(r)
-                    if key and vec is not None:
-                        out[str(key)] = np.asarray(vec, dtype=np.float32)
+                out.update(vectors_by_key((r.payload, _dense_of(r)) for r in records))
                 if offset is None:
                     return out
 

@@ -14,7 +14,7 @@ import numpy as np
 import structlog
 from qdrant_client import AsyncQdrantClient, models
 
-from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, Hit, merge_hits, to_payload
+from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, Hit, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
@@ -120,11 +120,11 @@ class QdrantServerStore:
                 with_payload=["embed_key"],
                 with_vectors=[DENSE],
             )
-            for r in records:
-                key = (r.payload or {}).get("embed_key")
-                vec = r.vector.get(DENSE) if isinstance(r.vector, dict) else None
-                if key and vec is not None:
-                    out[str(key)] = np.asarray(vec, dtype=np.float32)
+            out.update(
+                vectors_by_key(
+                    (r.payload, r.vector.get(DENSE) if isinstance(r.vector, dict) else None) for r in records
+                )
+            )
             if offset is None:
                 return out
 
