@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.rendering import Draft
+from adapters.rendering import Draft
 from bot.texts import t
 
 Render = Callable[[str], str]

@@ -19,9 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from adapters.mattermost_client import MattermostClient
-from adapters.mattermost_sink import Actions, MattermostSink
-from bot.channels import (
+from adapters.channels import (
     answers_in,
     handle_message,
     press_vote,
@@ -32,6 +30,8 @@ from bot.channels import (
     vote_by_ref,
     withdraw_by_ref,
 )
+from adapters.mattermost_client import MattermostClient
+from adapters.mattermost_sink import Actions, MattermostSink
 from bot.config import MattermostSettings
 from bot.errors import NotFound
 from bot.services import Services

@@ -23,7 +23,7 @@ import httpx
 import structlog
 import websockets
 
-from bot.channels import PlatformError
+from adapters.channels import PlatformError
 
 log = structlog.get_logger(__name__)
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]

@@ -1,5 +1,5 @@
-"""One Mattermost thread as ``bot.channels`` sees it: posts with ``root_id``, patches for streaming edits,
-interactive buttons that call our action URL.
+"""One Mattermost thread as ``adapters.channels`` sees it: posts with ``root_id``, patches for streaming
+edits, interactive buttons that call our action URL.
 
 Every post carries a ``pending_post_id`` derived from the renderer's nonce: Mattermost drops a second
 create with the same id, so a post whose outcome is unknown is simply sent again (``find_post``) and can
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from adapters.channels import Capabilities, Draft
 from adapters.formatting import MATTERMOST_LIMIT, mattermost_parts
 from adapters.mattermost_client import MattermostClient
-from bot.channels import Capabilities, Draft
 from bot.texts import t
 from bot.types import Lang
 

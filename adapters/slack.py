@@ -21,13 +21,13 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters import channels
 from adapters.formatting import slack_sections
+from adapters.rendering import Draft
 from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink, call, capabilities, ref
-from bot import channels
 from bot.config import SlackSettings
 from bot.errors import OporaError
 from bot.language import detect_lang
-from bot.rendering import Draft
 from bot.services import Services
 from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
 

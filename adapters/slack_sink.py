@@ -1,7 +1,7 @@
 """One Slack thread as the core's renderer sees it: Block Kit payloads, posts, edits, reactions, lookups.
 
 Slack SDK errors are mapped to ``PlatformError`` here. The Web API client is built with no retry
-handlers of its own: retries belong to ``bot.rendering`` (Retry-After honoured, no blind re-posts: every
+handlers of its own: retries belong to ``adapters.rendering`` (Retry-After honoured, no blind re-posts: every
 post carries a nonce in its message metadata, and a post that may have landed is looked up by it).
 """
 
@@ -15,8 +15,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.channels import Capabilities, Draft, PlatformError
 from adapters.formatting import SLACK_SECTION_LIMIT, slack_sections
-from bot.channels import Capabilities, Draft, PlatformError
 from bot.texts import t
 
 T = TypeVar("T")

@@ -19,10 +19,10 @@ from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
 
+from adapters.channels import with_retry
 from adapters.formatting import TELEGRAM_LIMIT
 from adapters.telegram_handlers import TelegramContext, build_router
 from adapters.telegram_sink import call_api
-from bot.channels import with_retry
 from bot.config import TelegramSettings
 from bot.services import Services
 

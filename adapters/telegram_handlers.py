@@ -18,9 +18,7 @@ from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, ReactionTypeEmoji, TelegramObject
 from aiogram.types import User as TgUser
 
-from adapters.formatting import TELEGRAM_LIMIT
-from adapters.telegram_sink import TelegramSink, ref_of
-from bot.channels import (
+from adapters.channels import (
     answers_in,
     chat_key,
     claim_event,
@@ -32,6 +30,8 @@ from bot.channels import (
     thread_of_ref,
     vote_by_ref,
 )
+from adapters.formatting import TELEGRAM_LIMIT
+from adapters.telegram_sink import TelegramSink, ref_of
 from bot.commands import COMMANDS
 from bot.errors import NotFound
 from bot.services import Services

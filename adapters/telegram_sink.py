@@ -1,4 +1,4 @@
-"""One Telegram thread as ``bot.channels`` sees it: post, edit and react through aiogram's Bot.
+"""One Telegram thread as ``adapters.channels`` sees it: post, edit and react through aiogram's Bot.
 
 aiogram raises its own errors and never retries; they are mapped here to ``PlatformError`` so the common
 renderer retries 429 (honouring ``retry_after``) and 5xx. The Bot API cannot look a message up, so a post
@@ -29,8 +29,8 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from adapters.channels import Capabilities, Draft, PlatformError
 from adapters.formatting import TELEGRAM_LIMIT, telegram_parts
-from bot.channels import Capabilities, Draft, PlatformError
 from bot.errors import FeatureNotSupported
 from bot.texts import t
 from bot.types import Lang

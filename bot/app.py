@@ -17,7 +17,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from bot.api import install_error_handlers, router
+from adapters.api import install_error_handlers, router
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings

@@ -18,7 +18,7 @@ from adapters.formatting import (
     split,
     telegram_parts,
 )
-from bot.rendering import Draft
+from adapters.rendering import Draft
 from bot.types import Source
 
 HOSTILE = "Try <!channel> and <@U123> or @here, <script>alert(1)</script> & [x](javascript:alert(1))"

@@ -210,8 +210,8 @@ async def test_500_after_a_post_landed_never_doubles_it(mm, fake):
 
 
 async def test_long_answer_is_split_and_markdown_hostile_text_is_escaped(core, fake):
+    from adapters.channels import Draft, StreamRenderer
     from adapters.mattermost_sink import MattermostSink
-    from bot.channels import Draft, StreamRenderer
 
     channel = MattermostChannel(core, MattermostSettings(url=fake.url, token=fake.token))
     await channel.start()

@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from adapters.channels import Draft, StreamRenderer
 from adapters.formatting import TELEGRAM_LIMIT
 from adapters.telegram import TelegramChannel
 from adapters.telegram_sink import TelegramSink
-from bot.channels import Draft, StreamRenderer
 from bot.config import TelegramSettings
 from storage.models import Conversation, Feedback, Message, ProcessedEvent
 from tests.adapters import tg_updates as tg

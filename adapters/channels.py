@@ -1,9 +1,9 @@
 """What every messenger adapter shares: dedupe, session keys, answer links, votes, the message flow.
 
 No platform SDK here. An adapter maps a platform event to an ``Incoming`` and a ``Sink`` (its way to post,
-edit and react in one thread; see ``bot.rendering``) and calls ``handle_message``. Dedupe across replicas,
-commands, the throttled streaming of the answer, retries without duplicate posts and linking the posted
-message to the answer (for reactions) happen here, the same for every platform. Adapters run no SQL.
+edit and react in one thread; see ``adapters.rendering``) and calls ``handle_message``. Dedupe across
+replicas, commands, the throttled streaming of the answer, retries without duplicate posts and linking the
+posted message to the answer (for reactions) happen here, the same for every platform. Adapters run no SQL.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from typing import Literal
 
 import structlog
 
-from bot.errors import OporaError
-from bot.feedback import record_vote
-from bot.language import detect_lang
-from bot.rendering import (
+from adapters.rendering import (
     Capabilities,
     Dialect,
     Draft,
@@ -26,6 +23,9 @@ from bot.rendering import (
     StreamRenderer,
     with_retry,
 )
+from bot.errors import OporaError
+from bot.feedback import record_vote
+from bot.language import detect_lang
 from bot.services import Services
 from bot.sessions import conversation_for, resolve_user
 from bot.texts import t

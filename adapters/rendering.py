@@ -1,4 +1,4 @@
-"""Platform-neutral streaming of an answer into a messenger thread (used through ``bot.channels``).
+"""Platform-neutral streaming of an answer into a messenger thread (used through ``adapters.channels``).
 
 Acknowledge at once (a placeholder message or a reaction), edit the message with the growing answer no
 more often than the platform allows, finish with sources and feedback controls. Platform calls are
