@@ -78,6 +78,7 @@ async def build_services(
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
+        passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
     )
     return Services(

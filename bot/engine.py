@@ -19,6 +19,7 @@ from bot.escalation import CriticalDetector, Escalation, Escalator
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
+from bot.sources import answer_passages, group_pages
 from bot.texts import t
 from bot.types import (
     Answer,
@@ -31,7 +32,6 @@ from bot.types import (
     Incoming,
     Lang,
     Passage,
-    Source,
 )
 from rag.types import ScoredChunk
 from storage.db import Database
@@ -80,10 +80,6 @@ def to_passage(hit: ScoredChunk) -> Passage:
     )
 
 
-def to_source(p: Passage) -> Source:
-    return Source(title=p.title, url=p.url, path=p.path, score=p.score, section=p.section, doc_id=p.doc_id)
-
-
 def retrieval_query(question: str, history: list[Turn]) -> str:
     """A follow-up ("and for stage?") is searched together with the thread's previous question."""
     previous = next((turn.text for turn in reversed(history) if turn.role == "user"), None)
@@ -107,6 +103,7 @@ class Engine:
         max_question_chars: int = 4000,
         history_turns: int = 6,
         top_k: int = 5,
+        passages_per_page: int = 3,
         default_lang: Lang = "en",
     ) -> None:
         self.db = db
@@ -117,7 +114,8 @@ class Engine:
         self.index = index
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
-        self.top_k = top_k
+        self.top_k = top_k  # distinct pages among the sources
+        self.passages_per_page = passages_per_page
         self.default_lang = default_lang
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
@@ -199,8 +197,12 @@ class Engine:
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
         query = retrieval_query(text, ctx.history)
-        # rank by the language the question is written in (the reply language may be a preference)
-        outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
+        answer.query = query
+        # rank by the language the question is written in (the reply language may be a preference);
+        # enough passages for ``top_k`` distinct pages
+        outcome = await self.retriever.retrieve(
+            query, lang=detect_lang(text, lang), limit=self.top_k * self.passages_per_page
+        )
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
@@ -211,7 +213,8 @@ class Engine:
                 answer.text += t("abstain", lang)
                 yield AnswerDelta(t("abstain", lang))
             return
-        passages = [to_passage(hit) for hit in outcome.chunks[: self.top_k]]
+        pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k)
+        passages = answer_passages(pages, 2 * self.top_k)
         request = GenerationRequest(
             question=text,
             lang=lang,
@@ -221,7 +224,6 @@ class Engine:
             conversation_key=incoming.session.as_str(),
             partial_index=bool(self.index and self.index.partial),
         )
-        cited: tuple[int, ...] = ()
         async for event in self.generator.generate(request):
             if isinstance(event, TextDelta):
                 answer.text += event.text
@@ -230,10 +232,10 @@ class Engine:
                 answer.notice = f"{answer.notice}\n{event.text}" if answer.notice else event.text
                 yield AnswerNotice(event.text)
             elif isinstance(event, GenerationDone):
-                answer.provider, answer.variant, cited = event.provider, event.variant, event.cited
+                answer.provider, answer.variant = event.provider, event.variant
                 answer.abstained = answer.abstained or event.abstained
-        shown = passages[: max(cited)] if cited else passages
-        answer.sources = [to_source(p) for p in shown]
+        # every page is listed, cited or not: users judge the answer by the pages it offers
+        answer.sources = [page.source() for page in pages]
         yield AnswerSources(answer.sources)
 
     async def request_human(self, incoming: Incoming) -> str:

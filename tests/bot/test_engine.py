@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.engine import retrieval_query
@@ -104,3 +106,13 @@ async def test_human_request_escalates_the_last_answer(core):
     async with core.db.session() as s:
         stored = await messages.get_message(s, message_id=answer.message_id)
     assert stored.escalated
+
+
+async def test_sources_are_distinct_pages_and_citations_point_at_them(core):
+    answer = await core.engine.ask(incoming("helm rollback to a previous revision of a release"))
+    docs = [s.doc_id for s in answer.sources]
+    assert len(docs) == len(set(docs)) and 2 < len(docs) <= 5
+    assert all(s.sections and s.sections[0] == s.section for s in answer.sources if s.section)
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert cited and cited <= set(range(1, len(docs) + 1))
+    assert answer.query == "helm rollback to a previous revision of a release"
