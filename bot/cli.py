@@ -132,11 +132,14 @@ def ask(
 
 @app.command(name="eval")
 def evaluate_cmd(
-    file: Annotated[Path, typer.Argument(help="JSONL questions (the format of shared/eval/dev.jsonl).")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL questions or threads (shared/eval/dev.jsonl, dev-multiturn.jsonl).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
 ) -> None:
-    """Measure retrieval (hit@1, hit@5, MRR@10), key facts, abstain/escalate and latency."""
+    """Measure retrieval (hit@1, hit@5, MRR@10, a right page among the sources), key facts, answer length,
+    abstain/escalate and latency; threads report first turns and follow-ups apart."""
     from bot.evaluation import evaluate, load_items, report_json
 
     if not file.is_file():
@@ -152,7 +155,8 @@ def evaluate_cmd(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.metrics().items():
-        table.add_row(key, json.dumps(value))
+        for name, v in value.items() if isinstance(value, dict) else [(None, value)]:
+            table.add_row(f"{key} · {name}" if name else key, json.dumps(v))
     console.print(table)
 
 
