@@ -24,6 +24,7 @@ from bot.config import REPO_ROOT, Settings
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
+from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
@@ -49,6 +50,14 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     return llm
 
 
+def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpSearch:
+    """Follow-ups are fused offline; the LLM condenses them first when one answers (``bot.followup``)."""
+    cfg = settings.ranking.followup
+    router = getattr(generator, "router", None) if cfg.llm else None
+    condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
+    return FollowUpSearch(thread_weight=cfg.thread_weight, condenser=condenser)
+
+
 async def build_services(
     settings: Settings, *, escalator: Escalator | None = None, generator: AnswerGenerator | None = None
 ) -> Services:
@@ -64,10 +73,11 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
-        generator=generator or build_generator(settings, db),
+        generator=generator,
         escalator=escalator or LogEscalator(),
         detector=(
             CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
@@ -80,6 +90,7 @@ async def build_services(
         top_k=settings.retrieval.top_k,
         passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
+        followups=build_followups(settings, generator),
     )
     return Services(
         settings=settings,

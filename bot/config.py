@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.ranking_settings import RankingSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -174,6 +175,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)

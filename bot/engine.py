@@ -6,7 +6,6 @@ Adapters call ``stream`` (or ``ask`` for the whole answer at once) and render th
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
@@ -16,6 +15,7 @@ import structlog
 
 from bot.errors import InvalidInput
 from bot.escalation import CriticalDetector, Escalation, Escalator
+from bot.followup import FollowUpSearch
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
@@ -38,11 +38,6 @@ from storage.db import Database
 from storage.repositories import messages
 
 log = structlog.get_logger(__name__)
-
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|same|it|this|that|a |и |а |но |ещё|еще|тоже|это|то же|а если)\b",
-    re.IGNORECASE,
-)
 
 
 class RetrievalOutcome(Protocol):
@@ -80,14 +75,6 @@ def to_passage(hit: ScoredChunk) -> Passage:
     )
 
 
-def retrieval_query(question: str, history: list[Turn]) -> str:
-    """A follow-up ("and for stage?") is searched together with the thread's previous question."""
-    previous = next((turn.text for turn in reversed(history) if turn.role == "user"), None)
-    if previous and (len(question.split()) <= 6 or _FOLLOW_UP.match(question.strip())):
-        return f"{previous}\n{question}"
-    return question
-
-
 class Engine:
     """Answers questions; the one place where session, retrieval, generation and storage meet."""
 
@@ -105,6 +92,7 @@ class Engine:
         top_k: int = 5,
         passages_per_page: int = 3,
         default_lang: Lang = "en",
+        followups: FollowUpSearch | None = None,
     ) -> None:
         self.db = db
         self.retriever = retriever
@@ -117,6 +105,7 @@ class Engine:
         self.top_k = top_k  # distinct pages among the sources
         self.passages_per_page = passages_per_page
         self.default_lang = default_lang
+        self.followups = followups or FollowUpSearch()
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -196,13 +185,8 @@ class Engine:
     async def _answer_from_docs(
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
-        query = retrieval_query(text, ctx.history)
-        answer.query = query
-        # rank by the language the question is written in (the reply language may be a preference);
-        # enough passages for ``top_k`` distinct pages
-        outcome = await self.retriever.retrieve(
-            query, lang=detect_lang(text, lang), limit=self.top_k * self.passages_per_page
-        )
+        # rank by the language the question is written in (the reply language may be a preference)
+        answer.query, outcome = await self.search(text, ctx.history, detect_lang(text, lang))
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
@@ -237,6 +221,21 @@ class Engine:
         # every page is listed, cited or not: users judge the answer by the pages it offers
         answer.sources = [page.source() for page in pages]
         yield AnswerSources(answer.sources)
+
+    async def search(
+        self, text: str, history: list[Turn], lang: Lang, *, limit: int | None = None
+    ) -> tuple[str, RetrievalOutcome]:
+        """What a question finds in its thread: ``(query searched, ranked passages)``.
+
+        Enough passages for ``top_k`` distinct pages unless ``limit`` says otherwise; a message inside a
+        thread is searched in the light of its history (``bot.followup``). ``opora eval`` measures this.
+        """
+        limit = limit or self.top_k * self.passages_per_page
+
+        async def run(query: str) -> RetrievalOutcome:
+            return await self.retriever.retrieve(query, lang=lang, limit=limit)
+
+        return await self.followups.search(text, history, run)
 
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from bot.language import detect_lang
 from bot.services import Services
+from bot.sessions import open_session
 from bot.types import Incoming, Platform, SessionKey, UserRef
 
 
@@ -176,24 +177,29 @@ def _ranked_pages(outcome: Any) -> list[str]:
     return ranked
 
 
+async def _search(services: Services, incoming: Incoming, item: EvalItem) -> tuple[str, Any]:
+    engine = services.engine
+    ctx = await open_session(engine.db, incoming.user, incoming.session, history_turns=engine.history_turns)
+    lang = detect_lang(item.question, engine.default_lang)
+    return await engine.search(item.question, ctx.history, lang, limit=50)
+
+
 async def evaluate(
     services: Services, items: list[EvalItem], *, on_item: Callable[[ItemResult], None] | None = None
 ) -> Report:
     report = Report()
     run = uuid.uuid4().hex[:8]
-    retriever = services.extras["retriever"]
     for item in items:
         incoming = Incoming(
             text=item.question,
             user=UserRef(platform=Platform.CLI, external_id="eval"),
             session=SessionKey(platform=Platform.CLI, channel=f"eval-{run}", thread=item.thread or item.id),
         )
+        # the page ranking the engine builds for this turn (in its thread), ten pages deep
+        query, outcome = await _search(services, incoming, item)
         started = time.perf_counter()
         answer = await services.engine.ask(incoming)
         latency = (time.perf_counter() - started) * 1000
-        # the page ranking of what the engine searched (a follow-up's standalone query), ten pages deep
-        query = getattr(answer, "query", None) or item.question
-        outcome = await retriever.retrieve(query, lang=detect_lang(item.question, answer.lang), limit=50)
         result = ItemResult(
             item=item,
             ranked_docs=_ranked_pages(outcome)[:10],

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from bot.engine import retrieval_query
 from bot.errors import InvalidInput
-from bot.generation import Turn
 from bot.texts import t
 from bot.types import (
     AnswerDelta,
@@ -54,14 +52,6 @@ async def test_thread_history_is_kept_and_follow_up_uses_it(core):
     async with core.db.session() as s:
         history = await messages.recent_messages(s, conversation_id=follow.session_id, limit=10)
     assert [m.kind for m in history] == ["question", "answer", "question", "answer"]
-
-
-def test_follow_up_query_joins_the_previous_question():
-    history = [Turn("user", "How do I roll back a helm release?"), Turn("assistant", "...")]
-    assert retrieval_query("and on stage?", history).startswith("How do I roll back")
-    long_question = "What is the difference between helm upgrade --install and helm install in CI pipelines?"
-    assert retrieval_query(long_question, history) == long_question
-    assert retrieval_query("and on stage?", []) == "and on stage?"
 
 
 async def test_partial_index_adds_a_notice(core):
