@@ -18,12 +18,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.api import install_error_handlers, router
+from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
+from bot.feedback_learning import FeedbackMemory
 from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
@@ -32,6 +34,8 @@ from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
+from rag.feedback_boost import FeedbackWeights
+from rag.types import Embedder
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -56,6 +60,16 @@ def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpS
     router = getattr(generator, "router", None) if cfg.llm else None
     condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
     return FollowUpSearch(thread_weight=cfg.thread_weight, condenser=condenser)
+
+
+def build_boosts(settings: Settings, db: Database, embedder: Embedder) -> Boosts:
+    """The asker's role and the stored votes as bounded page boosts (``bot.boosting``)."""
+    fb = settings.ranking.feedback
+    memory = None
+    if fb.enabled:
+        weights = FeedbackWeights(fb.weight, fb.max_boost, fb.half_life_days, fb.min_similarity)
+        memory = FeedbackMemory(db, embedder, weights, refresh_seconds=fb.refresh_seconds)
+    return Boosts(role_boost=settings.ranking.roles.boost, feedback=memory)
 
 
 async def build_services(
@@ -91,6 +105,7 @@ async def build_services(
         passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
         followups=build_followups(settings, generator),
+        boosts=build_boosts(settings, db, embedder),
     )
     return Services(
         settings=settings,

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import structlog
 
+from bot.boosting import Boosts
 from bot.errors import InvalidInput
 from bot.escalation import CriticalDetector, Escalation, Escalator
 from bot.followup import FollowUpSearch
@@ -93,6 +94,7 @@ class Engine:
         passages_per_page: int = 3,
         default_lang: Lang = "en",
         followups: FollowUpSearch | None = None,
+        boosts: Boosts | None = None,
     ) -> None:
         self.db = db
         self.retriever = retriever
@@ -106,6 +108,7 @@ class Engine:
         self.passages_per_page = passages_per_page
         self.default_lang = default_lang
         self.followups = followups or FollowUpSearch()
+        self.boosts = boosts or Boosts()
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -186,7 +189,7 @@ class Engine:
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
         # rank by the language the question is written in (the reply language may be a preference)
-        answer.query, outcome = await self.search(text, ctx.history, detect_lang(text, lang))
+        answer.query, outcome = await self.search(text, ctx.history, detect_lang(text, lang), role=role)
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
@@ -197,7 +200,8 @@ class Engine:
                 answer.text += t("abstain", lang)
                 yield AnswerDelta(t("abstain", lang))
             return
-        pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k)
+        why = getattr(outcome, "why", None) or {}
+        pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k, why)
         passages = answer_passages(pages, 2 * self.top_k)
         request = GenerationRequest(
             question=text,
@@ -223,17 +227,27 @@ class Engine:
         yield AnswerSources(answer.sources)
 
     async def search(
-        self, text: str, history: list[Turn], lang: Lang, *, limit: int | None = None
+        self,
+        text: str,
+        history: list[Turn],
+        lang: Lang,
+        *,
+        role: str | None = None,
+        limit: int | None = None,
     ) -> tuple[str, RetrievalOutcome]:
         """What a question finds in its thread: ``(query searched, ranked passages)``.
 
         Enough passages for ``top_k`` distinct pages unless ``limit`` says otherwise; a message inside a
-        thread is searched in the light of its history (``bot.followup``). ``opora eval`` measures this.
+        thread is searched in the light of its history (``bot.followup``); the asker's role and other
+        people's votes on similar questions move pages a bounded step (``bot.boosting``). ``opora eval``
+        measures this.
         """
         limit = limit or self.top_k * self.passages_per_page
+        boosters = await self.boosts.for_question(role)
+        extra = {"boosters": boosters} if boosters else {}  # a plain search stays cacheable
 
         async def run(query: str) -> RetrievalOutcome:
-            return await self.retriever.retrieve(query, lang=lang, limit=limit)
+            return await self.retriever.retrieve(query, lang=lang, limit=limit, **extra)
 
         return await self.followups.search(text, history, run)
 

@@ -21,7 +21,7 @@ class FeedbackSettings(BaseModel):
     max_boost: float = 0.3  # a page moves at most this much up or down, however many votes
     half_life_days: float = 30.0  # a vote counts half after this many days
     min_similarity: float = 0.85  # a vote counts for questions at least this close (query cosine)
-    max_user_share: float = 0.5  # one person's votes make at most this share of a page's total weight
+    refresh_seconds: float = 30.0  # votes are re-read from the database at most this often
 
 
 class RoleSettings(BaseModel):

@@ -38,6 +38,7 @@ class Page:
             doc_id=p.doc_id,
             sections=sections,
             why=self.why,
+            version=p.version,
         )
 
 

@@ -89,6 +89,7 @@ class Source:
     doc_id: str | None = None
     sections: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
+    version: int = 0  # the page version the answer drew on (votes judge that version)
 
 
 @dataclass(slots=True)

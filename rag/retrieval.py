@@ -6,6 +6,7 @@ import asyncio
 import math
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -13,6 +14,7 @@ import numpy as np
 import structlog
 
 from rag import rerank as ranking
+from rag.boosts import Adjustment, Candidate, PageBooster, combine
 from rag.language import LANGS
 from rag.lexicon import Lexicon, LexiconFiles
 from rag.loaders.folder import detect_lang
@@ -69,6 +71,7 @@ class RetrievalResult:
     lang: str | None
     best: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc id → what moved its page (boosts)
 
 
 def normalize_query(text: str) -> str:
@@ -116,8 +119,15 @@ class _Page:
         return first + w.same_doc * bonus + w.card * self.card - w.hub * breadth
 
 
+Adjust = Callable[[list[Candidate]], dict[str, Adjustment]]
+
+
 def rank_pages(
-    hits: list[ScoredChunk], keys: list[float], lang: str | None, w: ranking.RankWeights
+    hits: list[ScoredChunk],
+    keys: list[float],
+    lang: str | None,
+    w: ranking.RankWeights,
+    adjust: Adjust | None = None,
 ) -> list[int]:
     """Document-level ranking: candidate indexes of the passages to show, best page first.
 
@@ -126,6 +136,7 @@ def rank_pages(
     breadth penalty (log of its matching passages: a broad hub page matches many questions a little).
     Pages are ordered by that; each page then shows its version in ``lang`` when that version is among the
     candidates (else the best-scoring version), passages in score order. Cards are never shown.
+    ``adjust`` (``rag.boosts``) adds bounded changes to page scores (the asker's role, votes).
     """
     if not keys:
         return []
@@ -141,7 +152,13 @@ def rank_pages(
         page.keys.append(norm[i])
         page.versions.setdefault(c.doc_id, []).append(i)
         page.langs[c.doc_id] = c.lang
-    order = sorted((p for p in pages.values() if p.versions), key=lambda p: -p.score(w))
+    live = [p for p in pages.values() if p.versions]
+    delta: dict[str, float] = {}
+    if adjust is not None and live:
+        best_of = lambda idx: hits[max(idx, key=lambda i: norm[i])].chunk  # noqa: E731
+        cands = [Candidate(p.key, tuple(best_of(idx) for idx in p.versions.values())) for p in live]
+        delta = {k: a.delta for k, a in adjust(cands).items()}
+    order = sorted(live, key=lambda p: -(p.score(w) + delta.get(p.key, 0.0)))
     out: list[int] = []
     for page in order:
         best_of = {d: max(norm[i] for i in idx) for d, idx in page.versions.items()}
@@ -183,7 +200,13 @@ class Retriever:
         return query_vector(text, extra)
 
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None, mode: Mode | None = None
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        mode: Mode | None = None,
+        boosters: Sequence[PageBooster] = (),
     ) -> RetrievalResult:
         """Retrieve chunks for ``query``.
 
@@ -193,6 +216,7 @@ class Retriever:
             limit: How many chunks to return (default ``top_k``).
             mode: ``final`` (the pipeline; default unless ``rerank`` is off, then ``rrf``), or
                 ``rrf``/``dense``/``sparse`` for side-by-side benchmarks.
+            boosters: Bounded page adjustments beyond the text (``rag.boosts``); final mode only.
         """
         cfg, w = self.config, self.config.weights
         mode = mode or ("final" if cfg.rerank else "rrf")
@@ -220,7 +244,18 @@ class Retriever:
             if mode == "final":
                 hits = await self._other_languages(dense, lang, hits)
         t2 = time.perf_counter()
-        ranked, best = self._rank(text, lang, hits, mode)
+        why: dict[str, tuple[str, ...]] = {}
+        adjust: Adjust | None = None
+        if boosters:
+
+            def adjust(pages: list[Candidate]) -> dict[str, Adjustment]:
+                found = combine(boosters, pages, dense)
+                for page in pages:
+                    if page.key in found and found[page.key].reasons:
+                        why.update(dict.fromkeys(page.doc_ids, found[page.key].reasons))
+                return found
+
+        ranked, best = self._rank(text, lang, hits, mode, adjust)
         ranked = diversify(ranked, cfg.max_chunks_per_doc)[:limit]
         timings = {
             "embed": 1000 * (t1 - t0),
@@ -231,7 +266,7 @@ class Retriever:
         log.debug(
             "retrieval.done", lang=lang, hits=len(ranked), best=round(best, 3), passed=passed, **timings
         )
-        return RetrievalResult(ranked, passed, text, lang, best, timings)
+        return RetrievalResult(ranked, passed, text, lang, best, timings, why)
 
     async def _other_languages(
         self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk]
@@ -259,7 +294,7 @@ class Retriever:
         return out
 
     def _rank(
-        self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode
+        self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode, adjust: Adjust | None = None
     ) -> tuple[list[ScoredChunk], float]:
         w = self.config.weights
         if mode != "final":
@@ -274,7 +309,7 @@ class Retriever:
             best_cos = max(f.cosine for f in feats)
             best_rrf = max(f.rrf for f in feats)
             keys = [ranking.rank_score(f, best_cos, best_rrf, w) for f in feats]
-            order = rank_pages(hits, keys, lang, w)
+            order = rank_pages(hits, keys, lang, w, adjust)
         else:
             keys = [f.rrf for f in feats] if mode == "rrf" else [-i for i in range(len(hits))]
             order = sorted(range(len(hits)), key=lambda i: -keys[i])
