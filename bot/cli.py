@@ -160,6 +160,28 @@ def evaluate_cmd(
     console.print(table)
 
 
+@app.command()
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="Labelled questions: expect answer or abstain (eval format).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; store nothing.")] = False,
+) -> None:
+    """Refit the relevance calibration and abstain threshold for the configured embedder (2-fold CV shown)."""
+    from bot.calibrate import calibrate as run_calibration
+    from bot.evaluation import load_items
+
+    if not file.is_file():
+        console.print(f"[red]No such file:[/red] {file}")
+        raise typer.Exit(2)
+    items = load_items(file)
+    settings = _settings()
+    try:
+        report = _run(settings, lambda services: run_calibration(services, items, dry_run=dry_run))
+    except ValueError as exc:
+        console.print(f"[red]Cannot calibrate:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+
+
 def main() -> None:
     app()
 

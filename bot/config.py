@@ -68,7 +68,9 @@ class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 80
     rrf_k: int = 60
-    min_score: float = 0.7  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
+    # abstain threshold on the calibrated relevance (0..1); None: the one fitted for the embedder and stored
+    # with the index (rag/calibration.py, `opora calibrate`)
+    min_score: float | None = None
     max_chunks_per_doc: int = 3  # the best page's key facts often sit in its second or third section
     cross_language_candidates: int = 40  # nearest passages from each other language (ru↔en); 0 turns off
     dense_weight: float = 1.0  # RRF weight of the dense candidates

@@ -106,6 +106,7 @@ def _retrieval(results: list[ItemResult]) -> dict[str, float]:
 @dataclass(slots=True)
 class Report:
     results: list[ItemResult] = field(default_factory=list)
+    calibration: str = ""  # whose abstain calibration was used: builtin | fitted | missing (rag.calibration)
 
     def metrics(self) -> dict[str, Any]:
         answerable = [r for r in self.results if r.item.expect == "answer" and r.item.gold_docs]
@@ -125,6 +126,8 @@ class Report:
             "latency_p50_ms": round(float(np.percentile(latencies, 50)), 1),
             "latency_p95_ms": round(float(np.percentile(latencies, 95)), 1),
         }
+        if self.calibration:
+            out["calibration"] = self.calibration
         subsets = {
             "first_turns": [r for r in self.results if r.item.thread and r.item.turn == 0],
             "follow_ups": [r for r in self.results if r.item.turn > 0],
@@ -189,6 +192,9 @@ async def evaluate(
 ) -> Report:
     report = Report()
     run = uuid.uuid4().hex[:8]
+    current = getattr(services.extras.get("retriever"), "current_calibration", None)
+    if current is not None:
+        report.calibration = current().source
     for item in items:
         incoming = Incoming(
             text=item.question,

@@ -15,6 +15,7 @@ import structlog
 
 from rag import rerank as ranking
 from rag.boosts import Adjustment, Candidate, PageBooster, combine
+from rag.calibration import Calibration, CalibrationFile, builtin
 from rag.language import LANGS
 from rag.lexicon import Lexicon, LexiconFiles
 from rag.loaders.folder import detect_lang
@@ -54,7 +55,9 @@ class HybridStore(Protocol):
 class RetrieverConfig:
     top_k: int = 5
     candidates: int = 80
-    min_score: float = 0.7  # on the calibrated relevance of the best of the top 3 chunks
+    min_score: float | None = (
+        None  # on the relevance of the best of the top 3 chunks; None: the calibration's
+    )
     max_chunks_per_doc: int = 3
     cross_candidates: int = 40  # dense candidates from each other language (0: none); see ``retrieve``
     rerank: bool = True  # False: plain weighted RRF order
@@ -72,6 +75,9 @@ class RetrievalResult:
     best: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
     why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc id → what moved its page (boosts)
+    evidence: list[tuple[float, float, float]] = field(
+        default_factory=list
+    )  # top 3: cosine, coverage, idents
 
 
 def normalize_query(text: str) -> str:
@@ -186,10 +192,16 @@ class Retriever:
         config: RetrieverConfig | None = None,
         *,
         lexicon: Lexicon | LexiconFiles | None = None,
+        calibration: Calibration | CalibrationFile | None = None,
     ) -> None:
         self.embedder, self.store = embedder, store
         self.config = config or RetrieverConfig()
         self.lexicon = lexicon
+        self.calibration = calibration or builtin(embedder.name)
+
+    def current_calibration(self) -> Calibration:
+        cal = self.calibration
+        return cal.current() if isinstance(cal, CalibrationFile) else cal
 
     def sparse_query(self, text: str) -> SparseVector:
         """The BM25 query: the question's terms, plus their English translations at a lower weight."""
@@ -255,18 +267,20 @@ class Retriever:
                         why.update(dict.fromkeys(page.doc_ids, found[page.key].reasons))
                 return found
 
-        ranked, best = self._rank(text, lang, hits, mode, adjust)
+        cal = self.current_calibration()
+        ranked, best, evidence = self._rank(text, lang, hits, mode, cal, adjust)
         ranked = diversify(ranked, cfg.max_chunks_per_doc)[:limit]
         timings = {
             "embed": 1000 * (t1 - t0),
             "search": 1000 * (t2 - t1),
             "rank": 1000 * (time.perf_counter() - t2),
         }
-        passed = bool(ranked) and best >= cfg.min_score
+        threshold = cal.threshold if cfg.min_score is None else cfg.min_score
+        passed = bool(ranked) and best >= threshold
         log.debug(
             "retrieval.done", lang=lang, hits=len(ranked), best=round(best, 3), passed=passed, **timings
         )
-        return RetrievalResult(ranked, passed, text, lang, best, timings, why)
+        return RetrievalResult(ranked, passed, text, lang, best, timings, why, evidence)
 
     async def _other_languages(
         self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk]
@@ -294,14 +308,20 @@ class Retriever:
         return out
 
     def _rank(
-        self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode, adjust: Adjust | None = None
-    ) -> tuple[list[ScoredChunk], float]:
+        self,
+        text: str,
+        lang: str | None,
+        hits: list[ScoredChunk],
+        mode: Mode,
+        cal: Calibration,
+        adjust: Adjust | None = None,
+    ) -> tuple[list[ScoredChunk], float, list[tuple[float, float, float]]]:
         w = self.config.weights
         if mode != "final":
             hits = [h for h in hits if h.chunk.kind != "card"]
             w = replace(w, cross_lang=0.0)  # the side-by-side baselines stay plain
         if not hits:
-            return [], 0.0
+            return [], 0.0, []
         alt = self.lexicon.translations(text) if self.lexicon is not None and w.translated > 0 else None
         q = ranking.Query.parse(text, lang, alt)
         feats = ranking.extract(q, hits, w)
@@ -313,9 +333,10 @@ class Retriever:
         else:
             keys = [f.rrf for f in feats] if mode == "rrf" else [-i for i in range(len(hits))]
             order = sorted(range(len(hits)), key=lambda i: -keys[i])
-        rel = {i: ranking.relevance(feats[i]) for i in order}
+        rel = {i: cal.relevance(feats[i].raw_cosine, feats[i].coverage, feats[i].ident) for i in order}
         out = [
             ScoredChunk(hits[i].chunk, round(rel[i], 4), hits[i].dense_score, hits[i].sparse_score)
             for i in order
         ]
-        return out, max((rel[i] for i in order[:3]), default=0.0)
+        evidence = [(feats[i].raw_cosine, feats[i].coverage, feats[i].ident) for i in order[:3]]
+        return out, max((rel[i] for i in order[:3]), default=0.0), evidence
