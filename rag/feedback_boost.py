@@ -73,7 +73,7 @@ class FeedbackBooster:
             for c in page.chunks:
                 versions[c.doc_id] = (page.key, c.version)
         span = max(1e-6, 1.0 - self.w.min_similarity)
-        per_user: dict[tuple[str, str], float] = {}  # (page key, user) → their weighted votes
+        per_user: dict[tuple[str, str], list[float]] = {}  # (page key, user) → their weighted votes
         counts: dict[tuple[str, int], int] = {}  # (page key, sign) → votes counted
         for i in close:
             vote = self.votes[int(i)]
@@ -83,11 +83,11 @@ class FeedbackBooster:
             if vote.version and vote.version != current:
                 continue  # the page changed since: the vote judged another text
             strength = (float(sims[i]) - self.w.min_similarity) / span * self._decay(vote.at)
-            per_user[(key, vote.user)] = per_user.get((key, vote.user), 0.0) + vote.value * strength
+            per_user.setdefault((key, vote.user), []).append(vote.value * strength)
             counts[(key, vote.value)] = counts.get((key, vote.value), 0) + 1
         total: dict[str, float] = {}
-        for (key, _user), value in per_user.items():
-            total[key] = total.get(key, 0.0) + max(-1.0, min(1.0, value))  # one person, one vote
+        for (key, _user), values in per_user.items():
+            total[key] = total.get(key, 0.0) + sum(values) / len(values)  # one person, one vote
         out: dict[str, Adjustment] = {}
         for key, value in total.items():
             delta = max(-self.w.max_boost, min(self.w.max_boost, self.w.weight * value))
