@@ -237,12 +237,14 @@ class Engine:
     ) -> tuple[str, RetrievalOutcome]:
         """What a question finds in its thread: ``(query searched, ranked passages)``.
 
-        Enough passages for ``top_k`` distinct pages unless ``limit`` says otherwise; a message inside a
+        Enough passages for ten distinct pages unless ``limit`` says otherwise; a message inside a
         thread is searched in the light of its history (``bot.followup``); the asker's role and other
         people's votes on similar questions move pages a bounded step (``bot.boosting``). ``opora eval``
         measures this.
         """
-        limit = limit or self.top_k * self.passages_per_page
+        # enough passages for ten distinct pages: the sources take the first ``top_k``, and ``opora eval``
+        # scores the same ranking ten pages deep (one search, shared through the retrieval cache)
+        limit = limit or self.passages_per_page * max(self.top_k, 10)
         boosters = await self.boosts.for_question(role)
         extra = {"boosters": boosters} if boosters else {}  # a plain search stays cacheable
 

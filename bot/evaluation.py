@@ -184,7 +184,7 @@ async def _search(services: Services, incoming: Incoming, item: EvalItem) -> tup
     engine = services.engine
     ctx = await open_session(engine.db, incoming.user, incoming.session, history_turns=engine.history_turns)
     lang = detect_lang(item.question, engine.default_lang)
-    return await engine.search(item.question, ctx.history, lang, limit=50)
+    return await engine.search(item.question, ctx.history, lang)
 
 
 async def evaluate(
