@@ -29,6 +29,8 @@ from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
+from bot.scheduler import build_scheduler
+from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
 from storage.db import Database
@@ -80,17 +82,22 @@ async def build_services(
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
     )
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
+        scheduler=build_scheduler(settings, db),
         extras={"store": store, "embedder": embedder, "retriever": retriever},
     )
+    register_jobs(services.scheduler, services)
+    return services
 
 
 async def close_services(services: Services) -> None:
+    if services.scheduler is not None:
+        await services.scheduler.stop()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -146,6 +153,8 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
             task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
             background.add(task)
             task.add_done_callback(background.discard)
+        if settings.scheduler.enabled and services.scheduler is not None:
+            await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield

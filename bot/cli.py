@@ -156,6 +156,29 @@ def evaluate_cmd(
     console.print(table)
 
 
+@app.command()
+def jobs(
+    limit: Annotated[int, typer.Option(help="How many recent runs to list.")] = 20,
+    job: Annotated[str | None, typer.Option(help="Only this job's runs.")] = None,
+    run: Annotated[str | None, typer.Option(help="Run this job once now, then list.")] = None,
+) -> None:
+    """Scheduled jobs: the last run of each, then recent runs (job, start, end, outcome, counts)."""
+    from bot.jobs_report import print_jobs
+
+    settings = _settings()
+    if run is not None:
+
+        async def once(services: Any) -> str:
+            if run not in services.scheduler.jobs:
+                known = ", ".join(sorted(services.scheduler.jobs)) or "none"
+                console.print(f"[red]No job {run!r}.[/red] Registered: {known}")
+                raise typer.Exit(2)
+            return await services.scheduler.run_now(run)
+
+        console.print(f"{run}: {_run(settings, once)}")
+    asyncio.run(print_jobs(settings, console, limit=limit, job=job))
+
+
 def main() -> None:
     app()
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -181,6 +182,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
     @classmethod
     def settings_customise_sources(

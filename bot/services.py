@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.history import History
 from bot.indexing import IndexStatus
+from bot.scheduler import Scheduler
 from storage.db import Database
 
 
@@ -22,6 +23,7 @@ class Services:
     engine: Engine
     commands: Commands
     index: IndexStatus
+    scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
