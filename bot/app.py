@@ -21,6 +21,7 @@ from adapters.api import install_error_handlers, router
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
+from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
@@ -81,6 +82,7 @@ async def build_services(
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
+        access=ConfluenceAccess(db),
     )
     services = Services(
         settings=settings,

@@ -99,3 +99,18 @@ async def mark_interrupted(session: AsyncSession, *, instance: str) -> int:
         .values(status="interrupted", finished_at=utcnow())
     )
     return int(result.rowcount or 0)
+
+
+class SqlCheckpoints:
+    """The ``checkpoints`` table as a ``rag.sync.confluence.CheckpointStore``."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    async def get(self, name: str) -> dict[str, Any] | None:
+        async with self.db.session() as s:
+            return await get_checkpoint(s, name=name)
+
+    async def put(self, name: str, value: dict[str, Any]) -> None:
+        async with self.db.session() as s:
+            await put_checkpoint(s, name=name, value=value)
