@@ -83,6 +83,7 @@ async def build_services(
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
         access=ConfluenceAccess(db),
+        contact=settings.escalation.contact,
     )
     services = Services(
         settings=settings,

@@ -1,7 +1,7 @@
 """scheduler job runs and checkpoints (issue 10: scheduler and Confluence sync)
 
 Revision ID: 0004_scheduler_sync
-Revises: 0001
+Revises: 0003_escalation
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_scheduler_sync"
-down_revision = "0001"
+down_revision = "0003_escalation"
 branch_labels = None
 depends_on = None
 
