@@ -222,6 +222,8 @@ class Checkpoint(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ApiToken(Base):
     """A REST API bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
 
