@@ -7,6 +7,8 @@ they may see (``access_scope``).
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from rag.access import AccessScope
 from rag.factory import build_ingestor
 from rag.sync.confluence import GROUPS_CHECKPOINT, ConfluenceSync, SyncStats, client_from_settings
 from storage.db import Database
+from storage.repositories import jobs as job_repo
 from storage.repositories.documents import SqlDocumentCatalog
 from storage.repositories.jobs import SqlCheckpoints
 
@@ -35,9 +38,41 @@ async def sync_confluence(
     *,
     full: bool = False,
     on_progress: Callable[[SyncStats], None] | None = None,
+    record: bool = False,
     **client_kwargs: Any,
 ) -> SyncStats:
-    """One sync run (``full``: also reconcile deletions). Raises on failure; nothing is deleted then."""
+    """One sync run (``full``: also reconcile deletions). Raises on failure; nothing is deleted then.
+
+    ``record``: write the run to ``job_runs`` (``opora sync confluence``; scheduled runs are recorded by
+    the scheduler).
+    """
+    if not record:
+        return await _sync(services, full=full, on_progress=on_progress, **client_kwargs)
+    name = RECONCILE_JOB if full else SYNC_JOB
+    async with services.db.session() as s:
+        run_id = await job_repo.start_job_run(
+            s, job=name, instance=f"cli:{socket.gethostname()}:{os.getpid()}"
+        )
+    status, error, counts = "ok", None, {}
+    try:
+        stats = await _sync(services, full=full, on_progress=on_progress, **client_kwargs)
+        counts = {k: v for k, v in stats.as_dict().items() if k != "seconds"}
+        return stats
+    except BaseException as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        async with services.db.session() as s:
+            await job_repo.finish_job_run(s, run_id=run_id, status=status, counts=counts, error=error)
+
+
+async def _sync(
+    services: Services,
+    *,
+    full: bool,
+    on_progress: Callable[[SyncStats], None] | None,
+    **client_kwargs: Any,
+) -> SyncStats:
     settings = services.settings.confluence
     if not settings.enabled:
         raise ValueError("Confluence is not configured: set confluence.url, .token and .spaces")

@@ -187,7 +187,7 @@ class Scheduler:
 
     def next_run(self, name: str) -> datetime | None:
         job = self._aps.get_job(name)
-        return job.next_run_time if job is not None else None
+        return getattr(job, "next_run_time", None)  # a job of a scheduler not started has none yet
 
     # --- running ----------------------------------------------------------------------------------------
     async def _on_lease(self, leader: bool) -> None:
