@@ -21,6 +21,7 @@ from adapters.api import install_error_handlers, router
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
+from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
@@ -29,6 +30,8 @@ from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
+from bot.scheduler import build_scheduler
+from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
 from storage.db import Database
@@ -79,19 +82,25 @@ async def build_services(
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
+        access=ConfluenceAccess(db),
         contact=settings.escalation.contact,
     )
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
+        scheduler=build_scheduler(settings, db),
         extras={"store": store, "embedder": embedder, "retriever": retriever},
     )
+    register_jobs(services.scheduler, services)
+    return services
 
 
 async def close_services(services: Services) -> None:
+    if services.scheduler is not None:
+        await services.scheduler.stop()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -147,6 +156,8 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
             task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
             background.add(task)
             task.add_done_callback(background.discard)
+        if settings.scheduler.enabled and services.scheduler is not None:
+            await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield

@@ -20,7 +20,9 @@ from pydantic_settings import (
 )
 
 from bot.escalation.settings import EscalationSettings
+from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
+from rag.sync.settings import ConfluenceSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
@@ -186,6 +188,8 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
@@ -235,6 +239,7 @@ class Settings(BaseSettings):
             ("webchat.session_secret", self.webchat.session_secret),
             ("embeddings.api_key", self.embeddings.api_key),
             ("vector_store.api_key", self.vector_store.api_key),
+            ("confluence.token", self.confluence.token),
         ]
         for name, provider in self.providers.providers.items():
             found.append((f"providers.{name}.api_key", provider.api_key))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from bot.types import (
     Passage,
     Source,
 )
+from rag.access import AccessScope
 from rag.types import ScoredChunk
 from storage.db import Database
 from storage.repositories import messages
@@ -52,8 +53,16 @@ class RetrievalOutcome(Protocol):
 
 class Retriever(Protocol):
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
     ) -> RetrievalOutcome: ...
+
+
+AccessResolver = Callable[[Incoming], Awaitable[AccessScope]]  # who may see restricted pages (rag.access)
 
 
 class IndexProgress(Protocol):
@@ -108,9 +117,11 @@ class Engine:
         history_turns: int = 6,
         top_k: int = 5,
         default_lang: Lang = "en",
+        access: AccessResolver | None = None,
         contact: str = "",
     ) -> None:
         self.db = db
+        self.access = access  # None: public passages only, for everyone
         self.retriever = retriever
         self.generator = generator
         self.escalator = escalator
@@ -202,7 +213,10 @@ class Engine:
     ) -> AsyncIterator[AnswerEvent]:
         query = retrieval_query(text, ctx.history)
         # rank by the language the question is written in (the reply language may be a preference)
-        outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
+        scope = await self.access(incoming) if self.access is not None else AccessScope()
+        outcome = await self.retriever.retrieve(
+            query, lang=detect_lang(text, lang), limit=self.top_k, access=scope
+        )
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)

@@ -11,6 +11,7 @@ from bot.engine import Engine
 from bot.history import History
 from bot.indexing import IndexStatus
 from bot.ratelimit import RateLimiter
+from bot.scheduler import Scheduler
 from bot.tokens import Tokens
 from storage.db import Database
 
@@ -24,6 +25,7 @@ class Services:
     engine: Engine
     commands: Commands
     index: IndexStatus
+    scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
