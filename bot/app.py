@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.api import install_error_handlers, router
+from bot.analytics.variants import VariantStates
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
@@ -42,7 +43,9 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     extractive = ExtractiveGenerator(
         passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
     )
-    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    llm = LLMAnswerGenerator.from_settings(
+        settings, fallback=extractive, cache_store=SqlCacheStore(db), variant_states=VariantStates(db)
+    )
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
