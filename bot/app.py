@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
 from bot.analytics.variants import VariantStates
 from bot.cache_store import SqlCacheStore
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(analytics_router)
     return app
 
 

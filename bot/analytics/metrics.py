@@ -239,3 +239,46 @@ def downvote_comments(
             )
     rows.sort(key=lambda r: r["at"], reverse=True)
     return rows[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRecord:
+    """One escalated thread's clock (from the escalations table): ``None`` means "not yet"."""
+
+    created_at: Any
+    acknowledged_at: Any
+    first_human_reply_at: Any
+    resolved_at: Any
+    severity: str
+    channel: str
+
+
+ESCALATION_STEPS = ("acknowledge", "first_reply", "resolve")
+
+
+def escalation_times(rows: Sequence[EscalationRecord], *, baseline_minutes: float) -> dict[str, Any]:
+    """Minutes from escalation to acknowledgement, first human reply and resolution vs the baseline.
+
+    Per step: how many escalations reached it, p50 and p95 in minutes over those, and the share of all
+    escalations that reached it within the baseline (one still waiting counts as not within).
+    """
+    out: dict[str, Any] = {"escalations": len(rows), "baseline_minutes": baseline_minutes, "steps": {}}
+    for step, attr in zip(
+        ESCALATION_STEPS, ("acknowledged_at", "first_human_reply_at", "resolved_at"), strict=True
+    ):
+        minutes = [
+            (getattr(r, attr) - r.created_at).total_seconds() / 60
+            for r in rows
+            if getattr(r, attr) is not None
+        ]
+        within = sum(1 for m in minutes if m <= baseline_minutes)
+        p50, p95 = percentile(minutes, 50), percentile(minutes, 95)
+        out["steps"][step] = {
+            "reached": len(minutes),
+            "p50_minutes": None if p50 is None else round(p50, 1),
+            "p95_minutes": None if p95 is None else round(p95, 1),
+            "within_baseline": within,
+            "within_baseline_rate": _round(within / len(rows)) if rows else None,
+        }
+    out["by_severity"] = dict(Counter(r.severity for r in rows))
+    return out
