@@ -1,7 +1,8 @@
 """The analytics REST API (``/api/v1/analytics/...``), admins only; the numbers come from ``bot.analytics``.
 
-Admin means: an admin web chat session (``webchat.admins`` lists the names / e-mails), or an API token with
-the ``admin`` scope. Without either the answer is 401; signed in but not an admin, 403.
+Admin means: an API token with the ``admin`` scope, or an admin web chat session (``webchat.admins`` lists
+the names / e-mails). Without either the answer is 401 (tokens required) ; a token without the scope or a
+web user who is not an admin gets 403.
 ``GET /api/v1/analytics/summary?days=N`` is kept stable for checks outside the test suite.
 """
 
@@ -15,17 +16,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from adapters.api import ServicesDep
+from adapters.api_auth import get_caller
 from adapters.webchat.auth import Auth
 from bot.analytics.access import Viewer
 from bot.analytics.records import Window
 from bot.analytics.service import TABLES, Analytics, analytics_for
-from bot.errors import Forbidden, InvalidInput, OporaError
+from bot.errors import Forbidden, InvalidInput
 from bot.services import Services
-
-
-class AdminRequired(OporaError):
-    code = "unauthorized"
-    status = 401
 
 
 def _web_auth(request: Request, services: Services) -> Auth:
@@ -37,16 +34,23 @@ def _web_auth(request: Request, services: Services) -> Auth:
 
 
 async def admin_viewer(request: Request, services: ServicesDep) -> Viewer:
-    """The admin looking at analytics; 401 when nobody is signed in, 403 when they are not an admin."""
-    user = await _web_auth(request, services).identify(request)
-    if user is None:
-        raise AdminRequired(
-            "Sign in to the web chat as an admin, or send an API token with the admin scope.",
-            "Войдите в веб-чат как администратор или передайте API-токен с правом admin.",
-        )
-    if not user.is_admin:
-        raise Forbidden("Analytics is for admins only.", "Аналитика доступна только администраторам.")
-    return Viewer(name=user.name, email=user.email)
+    """The admin looking at analytics: an API token with the ``admin`` scope, or an admin web chat session.
+
+    A bearer token decides alone (401 invalid, 403 without ``admin``). Without one, a web chat session
+    decides (403 for a user who is not in ``webchat.admins``). Without either, the API's own rule for
+    tokenless callers applies: 401 when tokens are required, else admin only from the loopback interface.
+    """
+    if request.headers.get("authorization") is None:
+        user = await _web_auth(request, services).identify(request)
+        if user is not None:
+            if not user.is_admin:
+                raise Forbidden("Analytics is for admins only.", "Аналитика доступна только администраторам.")
+            return Viewer(name=user.name, email=user.email)
+    caller = await get_caller(request)
+    if "admin" not in caller.scopes:
+        raise Forbidden("Analytics needs the 'admin' scope.", "Для аналитики нужно право 'admin'.")
+    name = f"token:{caller.token.name}" if caller.token is not None else f"local:{caller.peer}"
+    return Viewer(name=name)
 
 
 AdminViewer = Annotated[Viewer, Depends(admin_viewer)]

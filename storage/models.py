@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -110,6 +112,10 @@ class Message(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     platform_ref: Mapped[str | None] = mapped_column(String(255))  # the platform's id of the posted message
+    # Incident check of a question: critical | high | normal (NULL: not checked, e.g. human takeover), and
+    # why (classifier score, matched rules, LLM reason), as a list of short strings.
+    severity: Mapped[str | None] = mapped_column(String(16))
+    severity_reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -194,6 +200,43 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ApiToken(Base):
+    """A REST API bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        # a name is unique among live tokens; a revoked token's name may be given to a new one
+        Index(
+            "uq_api_tokens_live_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a token in lists
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)  # None: api.rate_limit_per_minute
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RateLimitBucket(Base):
+    """One token bucket of the shared rate limiter (``bot.ratelimit``); times are Unix seconds."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    full_at: Mapped[float] = mapped_column(Float, index=True)  # the bucket is full (forgettable) after this
+
+
 class PromptVariantState(Base):
     """An A/B prompt variant stopped or promoted from the analytics page; read by the prompt selection."""
 
@@ -203,3 +246,8 @@ class PromptVariantState(Base):
     status: Mapped[str] = mapped_column(String(16))  # active | stopped | promoted
     updated_by: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# Escalation tables live in their own module; importing it registers them on ``Base.metadata``. A plain
+# import (not ``from … import``) so that importing ``storage.escalation_models`` first works too.
+import storage.escalation_models  # noqa: E402, F401

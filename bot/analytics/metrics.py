@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from bot.analytics.records import QuestionRecord, VoteRecord
+from bot.analytics.records import EscalationRecord, QuestionRecord, VoteRecord
 from bot.analytics.stats import percentile
 
 ANSWERED, ABSTAINED, ESCALATED, NO_ANSWER = "answered", "abstained", "escalated", "no_answer"
@@ -239,18 +239,6 @@ def downvote_comments(
             )
     rows.sort(key=lambda r: r["at"], reverse=True)
     return rows[:limit]
-
-
-@dataclass(frozen=True, slots=True)
-class EscalationRecord:
-    """One escalated thread's clock (from the escalations table): ``None`` means "not yet"."""
-
-    created_at: Any
-    acknowledged_at: Any
-    first_human_reply_at: Any
-    resolved_at: Any
-    severity: str
-    channel: str
 
 
 ESCALATION_STEPS = ("acknowledge", "first_reply", "resolve")

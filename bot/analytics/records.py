@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Feedback, Message, User, utcnow
 
 
@@ -58,6 +59,21 @@ class QuestionRecord:
     variant: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     escalated_at: datetime | None = None  # the thread's first escalation at or after the question
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRecord:
+    """One escalated thread's clock (the ``escalations`` table); a ``None`` time has not happened yet."""
+
+    id: int
+    created_at: datetime
+    acknowledged_at: datetime | None
+    first_human_reply_at: datetime | None
+    resolved_at: datetime | None
+    severity: str
+    channel: str
+    conversation_id: int | None = None
+    question_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,3 +145,56 @@ async def load_votes(session: AsyncSession, window: Window) -> list[VoteRecord]:
         for f, platform, external in (await session.execute(stmt)).all()
         if f.value in (1, -1)
     ]
+
+
+async def load_escalations(session: AsyncSession, window: Window) -> list[EscalationRecord]:
+    """Escalations created in the window (the thread's clock starts when it is escalated)."""
+    stmt = (
+        select(EscalationRow)
+        .where(EscalationRow.created_at >= window.since, EscalationRow.created_at < window.until)
+        .order_by(EscalationRow.id)
+    )
+    if window.channel:
+        stmt = stmt.where(EscalationRow.platform == window.channel)
+    return [
+        EscalationRecord(
+            id=row.id,
+            created_at=row.created_at,
+            acknowledged_at=row.acknowledged_at,
+            first_human_reply_at=row.first_human_reply_at,
+            resolved_at=row.resolved_at,
+            severity=row.severity,
+            channel=row.platform,
+            conversation_id=row.conversation_id,
+            question_id=row.question_message_id,
+        )
+        for row in (await session.execute(stmt)).scalars()
+    ]
+
+
+async def attach_escalations(
+    session: AsyncSession, questions: list[QuestionRecord], *, window_hours: float
+) -> None:
+    """Set ``escalated_at`` on each question whose thread was escalated because of it.
+
+    An escalation belongs to the question it names (``question_message_id``); one that names none belongs to
+    the latest question of its thread asked before it, if it came within ``window_hours`` of that question.
+    """
+    if not questions:
+        return
+    first, last = min(q.created_at for q in questions), max(q.created_at for q in questions)
+    stmt = select(EscalationRow).where(
+        EscalationRow.created_at >= first, EscalationRow.created_at < last + timedelta(hours=window_hours)
+    )
+    by_id = {q.id: q for q in questions}
+    by_thread: dict[int, list[QuestionRecord]] = {}
+    for q in sorted(questions, key=lambda q: q.created_at):
+        by_thread.setdefault(q.conversation_id, []).append(q)
+    for row in (await session.execute(stmt)).scalars():
+        owner = by_id.get(row.question_message_id) if row.question_message_id else None
+        if owner is None and row.conversation_id in by_thread:
+            before = [q for q in by_thread[row.conversation_id] if q.created_at <= row.created_at]
+            if before and row.created_at - before[-1].created_at <= timedelta(hours=window_hours):
+                owner = before[-1]
+        if owner is not None and (owner.escalated_at is None or row.created_at < owner.escalated_at):
+            owner.escalated_at = row.created_at

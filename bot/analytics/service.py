@@ -17,7 +17,16 @@ from bot.analytics import ab, metrics
 from bot.analytics.access import OpenPages, PageVisibility, Viewer, redact_pages
 from bot.analytics.exports import UserHasher, to_csv
 from bot.analytics.gaps import PageFinder, QueryEmbedder, find_gaps
-from bot.analytics.records import QuestionRecord, VoteRecord, Window, load_questions, load_votes
+from bot.analytics.records import (
+    EscalationRecord,
+    QuestionRecord,
+    VoteRecord,
+    Window,
+    attach_escalations,
+    load_escalations,
+    load_questions,
+    load_votes,
+)
 from bot.analytics.settings import AnalyticsSettings
 from bot.analytics.variants import VariantStates
 from storage.db import Database
@@ -31,7 +40,7 @@ TABLES = ("summary", "daily", "documents", "comments", "roles", "escalations", "
 class Loaded:
     questions: list[QuestionRecord]
     votes: list[VoteRecord]
-    escalations: list[metrics.EscalationRecord]
+    escalations: list[EscalationRecord]
 
 
 class Analytics:
@@ -58,8 +67,10 @@ class Analytics:
     async def load(self, window: Window) -> Loaded:
         async with self.db.session() as s:
             questions = await load_questions(s, window)
+            await attach_escalations(s, questions, window_hours=self.settings.deflection_window_hours)
             votes = await load_votes(s, window)
-        return Loaded(questions, votes, [])
+            escalations = await load_escalations(s, window)
+        return Loaded(questions, votes, escalations)
 
     @property
     def _hours(self) -> float:

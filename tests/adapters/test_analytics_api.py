@@ -45,9 +45,12 @@ async def client_as(app, core, name: str | None) -> httpx.AsyncClient:
 
 
 async def test_summary_needs_an_admin(app, core) -> None:
+    core.settings.api.require_token = True  # as in production
     async with await client_as(app, core, None) as anonymous:
         r = await anonymous.get("/api/v1/analytics/summary?days=7")
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        bad = await anonymous.get("/api/v1/analytics/summary", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401
     async with await client_as(app, core, "Bob") as bob:
         assert (await bob.get("/api/v1/analytics/summary?days=7")).status_code == 403
         assert (await bob.get("/api/v1/analytics/export/summary.csv")).status_code == 403
@@ -55,6 +58,27 @@ async def test_summary_needs_an_admin(app, core) -> None:
         assert r.status_code == 403
     async with await client_as(app, core, "alice") as alice:  # admins match case-insensitively
         assert (await alice.get("/api/v1/analytics/summary?days=7")).status_code == 200
+
+
+async def test_admin_scope_token(app, core) -> None:
+    core.settings.api.require_token = True
+    _, asker = await core.tokens.create("bot-client", ("ask", "feedback"))
+    _, admin = await core.tokens.create("grafana", ("admin",))
+    async with await client_as(app, core, None) as client:
+        r = await client.get("/api/v1/analytics/summary", headers={"Authorization": f"Bearer {asker}"})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        r = await client.get("/api/v1/analytics/summary", headers={"Authorization": f"Bearer {admin}"})
+        assert r.status_code == 200 and r.json()["questions"] == 0
+    # a token decides alone: an admin's cookie does not lift a token without the scope
+    async with await client_as(app, core, "Alice") as alice:
+        r = await alice.get("/api/v1/analytics/summary", headers={"Authorization": f"Bearer {asker}"})
+        assert r.status_code == 403
+
+
+async def test_local_mode_admits_the_loopback_without_a_token(app, core) -> None:
+    core.settings.api.require_token = False  # local mode: one's own machine needs no token
+    async with await client_as(app, core, None) as local:
+        assert (await local.get("/api/v1/analytics/summary?days=7")).status_code == 200
 
 
 async def test_summary_body_is_stable_and_correct(app, core) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.analytics import metrics
 from bot.analytics.access import Viewer
-from bot.analytics.records import Window
+from bot.analytics.records import EscalationRecord, Window
 from bot.analytics.service import Analytics
 from bot.analytics.settings import AnalyticsSettings
 from bot.analytics.stats import percentile
-from storage.models import utcnow
+from storage.escalation_models import EscalationRow
+from storage.models import Conversation, Message, utcnow
 from tests.analytics.seed import KNOWN, KNOWN_QUESTIONS, seed
 
 NOW = utcnow()
@@ -83,7 +85,8 @@ def test_percentile_is_numpy_linear() -> None:
 def test_escalation_times_against_the_baseline() -> None:
     t0 = NOW
     rows = [
-        metrics.EscalationRecord(
+        EscalationRecord(
+            0,
             t0,
             t0 + timedelta(minutes=5),
             t0 + timedelta(minutes=10),
@@ -91,7 +94,8 @@ def test_escalation_times_against_the_baseline() -> None:
             "critical",
             "slack",
         ),
-        metrics.EscalationRecord(
+        EscalationRecord(
+            0,
             t0,
             t0 + timedelta(minutes=15),
             t0 + timedelta(minutes=130),
@@ -99,7 +103,7 @@ def test_escalation_times_against_the_baseline() -> None:
             "high",
             "slack",
         ),
-        metrics.EscalationRecord(t0, None, None, None, "normal", "web"),
+        EscalationRecord(0, t0, None, None, None, "normal", "web"),
     ]
     out = metrics.escalation_times(rows, baseline_minutes=120)
     ack, reply, resolve = (out["steps"][s] for s in ("acknowledge", "first_reply", "resolve"))
@@ -108,3 +112,37 @@ def test_escalation_times_against_the_baseline() -> None:
     assert (reply["p50_minutes"], reply["within_baseline"]) == (70.0, 1)
     assert (resolve["p95_minutes"], resolve["within_baseline"]) == (288.0, 1)
     assert out["by_severity"] == {"critical": 1, "high": 1, "normal": 1}
+
+
+async def test_escalations_table_feeds_times_and_outcomes(analytics: Analytics) -> None:
+    """A thread escalated after its answer: the question counts as escalated; its clock gives the times."""
+    async with analytics.db.session() as s:
+        question = (
+            await s.execute(select(Message).where(Message.text == "How do I deploy with werf?"))
+        ).scalar_one()
+        conv = await s.get(Conversation, question.conversation_id)
+        assert conv is not None
+        at = question.created_at + timedelta(hours=2)
+        s.add(
+            EscalationRow(
+                conversation_id=conv.id,
+                platform=conv.platform,
+                channel=conv.channel,
+                thread=conv.thread,
+                trigger="user_request",
+                severity="normal",
+                state="resolved",
+                created_at=at,
+                acknowledged_at=at + timedelta(minutes=4),
+                first_human_reply_at=at + timedelta(minutes=12),
+                resolved_at=at + timedelta(minutes=150),
+            )
+        )
+    view = await analytics.overview(Window.last_days(30, now=NOW), ADMIN)
+    summary = view["summary"]
+    assert (summary["answered"], summary["escalated"]) == (KNOWN["answered"] - 1, KNOWN["escalated"] + 1)
+    assert summary["deflected"] == KNOWN["deflected"] - 1
+    steps = view["escalations"]["steps"]
+    assert view["escalations"]["escalations"] == 1 and view["escalations"]["baseline_minutes"] == 120
+    assert (steps["acknowledge"]["p50_minutes"], steps["first_reply"]["p50_minutes"]) == (4.0, 12.0)
+    assert (steps["resolve"]["p50_minutes"], steps["resolve"]["within_baseline"]) == (150.0, 0)
