@@ -17,7 +17,9 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
+from bot.analytics.variants import VariantStates
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
@@ -45,7 +47,9 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     extractive = ExtractiveGenerator(
         passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
     )
-    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    llm = LLMAnswerGenerator.from_settings(
+        settings, fallback=extractive, cache_store=SqlCacheStore(db), variant_states=VariantStates(db)
+    )
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
@@ -180,6 +184,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(analytics_router)
     return app
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.analytics.settings import AnalyticsSettings
 from bot.escalation.settings import EscalationSettings
 from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
@@ -190,6 +191,7 @@ class Settings(BaseSettings):
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod

@@ -164,7 +164,7 @@ class Engine:
         role = incoming.role or ctx.role
         async with self.db.session() as s:
             question = await messages.add_question(
-                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
+                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang, role=role
             )
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
@@ -177,7 +177,12 @@ class Engine:
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
 
+        ttft_ms: int | None = None  # time to the first text the user sees (analytics: p50/p95 TTFT)
+        if answer.text:
+            ttft_ms = int((time.perf_counter() - started) * 1000)
         async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+            if ttft_ms is None and isinstance(event, AnswerDelta) and event.text:
+                ttft_ms = int((time.perf_counter() - started) * 1000)
             yield event
 
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
@@ -190,6 +195,7 @@ class Engine:
                 lang=lang,
                 sources=[asdict(src) for src in answer.sources],
                 latency_ms=answer.latency_ms,
+                ttft_ms=ttft_ms if ttft_ms is not None else answer.latency_ms,
                 provider=answer.provider,
                 prompt_variant=answer.variant,
                 abstained=answer.abstained,

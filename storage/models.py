@@ -105,6 +105,8 @@ class Message(Base):
     lang: Mapped[str | None] = mapped_column(String(8))
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+    ttft_ms: Mapped[int | None] = mapped_column(Integer)  # answer rows: question received → first text
+    role: Mapped[str | None] = mapped_column(String(32))  # question rows: the asker's role for this question
     provider: Mapped[str | None] = mapped_column(String(64))
     prompt_variant: Mapped[str | None] = mapped_column(String(64))
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -261,10 +263,17 @@ class RateLimitBucket(Base):
     full_at: Mapped[float] = mapped_column(Float, index=True)  # the bucket is full (forgettable) after this
 
 
-# Escalation tables live in their own module; importing it registers them on ``Base.metadata``.
-from storage.escalation_models import (  # noqa: E402, F401
-    CapturedAnswer,
-    EscalationEvent,
-    EscalationRow,
-    OutboxItem,
-)
+class PromptVariantState(Base):
+    """An A/B prompt variant stopped or promoted from the analytics page; read by the prompt selection."""
+
+    __tablename__ = "prompt_variant_states"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # active | stopped | promoted
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# Escalation tables live in their own module; importing it registers them on ``Base.metadata``. A plain
+# import (not ``from … import``) so that importing ``storage.escalation_models`` first works too.
+import storage.escalation_models  # noqa: E402, F401
