@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.history import History
 from bot.indexing import IndexStatus
+from bot.leader import Leader
 from storage.db import Database
 
 
@@ -23,6 +24,7 @@ class Services:
     commands: Commands
     index: IndexStatus
     extras: dict[str, Any] = field(default_factory=dict)
+    leader: Leader = field(default_factory=Leader.single)  # runs the work only one replica may do
 
     @property
     def history(self) -> History:
