@@ -174,6 +174,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPORA_",
         env_nested_delimiter="__",
+        env_ignore_empty=True,  # VAR= (an .env template's blank line) means unset, not an empty secret
         extra="ignore",
     )
 
