@@ -14,10 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot.cli_tokens import app as tokens_app
 from bot.config import Settings
 from bot.logging import configure_logging
 
 app = typer.Typer(help="Opora: answers developers' questions from the company's documentation.")
+app.add_typer(tokens_app, name="tokens")
 console = Console()
 T = TypeVar("T")
 

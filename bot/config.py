@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.escalation.settings import EscalationSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,12 +91,6 @@ class AnswerSettings(BaseModel):
     default_lang: Literal["ru", "en"] = "en"
 
 
-class EscalationSettings(BaseModel):
-    enabled: bool = True
-    phrases: list[str] = Field(default_factory=list)  # extra phrases, added to the built-in ones
-    patterns: list[str] = Field(default_factory=list)  # extra regular expressions
-
-
 class SlackSettings(BaseModel):
     bot_token: SecretStr | None = None
     app_token: SecretStr | None = None  # xapp-... for Socket Mode
@@ -163,6 +158,14 @@ class DatabaseSettings(BaseModel):
     leader_retry_interval: float = Field(default=5.0, gt=0)  # seconds between a follower's lock attempts
 
 
+class ApiSettings(BaseModel):
+    """The REST API's access rules (see docs/security.md)."""
+
+    require_token: bool | None = None  # None: true in production mode, false in local mode
+    rate_limit_per_minute: int = 60  # per token (or per tokenless caller); 0 turns it off
+    max_body_bytes: int = 256 * 1024  # request bodies, counted as they stream in
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -197,6 +200,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -214,6 +218,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"OPORA_CONFIG points to {config_file!r}, which is not a file")
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _resolve_api_defaults(self) -> Settings:
+        if self.api.require_token is None:
+            self.api.require_token = self.mode == "production"
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -11,6 +11,8 @@ from bot.engine import Engine
 from bot.history import History
 from bot.indexing import IndexStatus
 from bot.leader import Leader
+from bot.ratelimit import RateLimiter
+from bot.tokens import Tokens
 from storage.db import Database
 
 
@@ -30,6 +32,16 @@ class Services:
     def history(self) -> History:
         """Users' conversations (list, read, rename, delete; popular questions)."""
         return History(self.db)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter shared by every replica (``bot.ratelimit``)."""
+        return RateLimiter(self.db)
+
+    @property
+    def tokens(self) -> Tokens:
+        """API tokens: create, list, revoke, verify."""
+        return Tokens(self.db)
 
 
 class Channel(Protocol):

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -108,6 +110,10 @@ class Message(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     platform_ref: Mapped[str | None] = mapped_column(String(255))  # the platform's id of the posted message
+    # Incident check of a question: critical | high | normal (NULL: not checked, e.g. human takeover), and
+    # why (classifier score, matched rules, LLM reason), as a list of short strings.
+    severity: Mapped[str | None] = mapped_column(String(16))
+    severity_reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -190,3 +196,49 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A REST API bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        # a name is unique among live tokens; a revoked token's name may be given to a new one
+        Index(
+            "uq_api_tokens_live_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a token in lists
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    rate_per_minute: Mapped[int | None] = mapped_column(Integer)  # None: api.rate_limit_per_minute
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RateLimitBucket(Base):
+    """One token bucket of the shared rate limiter (``bot.ratelimit``); times are Unix seconds."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    full_at: Mapped[float] = mapped_column(Float, index=True)  # the bucket is full (forgettable) after this
+
+
+# Escalation tables live in their own module; importing it registers them on ``Base.metadata``.
+from storage.escalation_models import (  # noqa: E402, F401
+    CapturedAnswer,
+    EscalationEvent,
+    EscalationRow,
+    OutboxItem,
+)
