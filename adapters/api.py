@@ -160,6 +160,7 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # readiness reports, it does not raise
             checks["vector_store"], ok = f"error: {type(exc).__name__}", False
     checks["index"] = services.index.as_dict()
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
 

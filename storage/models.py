@@ -242,3 +242,6 @@ from storage.escalation_models import (  # noqa: E402, F401
     EscalationRow,
     OutboxItem,
 )
+
+# Replica coordination (answers in flight) lives in its own module too.
+from storage.scaleout_models import AnswerRun  # noqa: E402, F401
