@@ -165,6 +165,7 @@ async def readyz(request: Request) -> JSONResponse:
             checks["scheduler"] = await services.scheduler.status()
         except Exception as exc:  # readiness reports, it does not raise
             checks["scheduler"] = f"error: {type(exc).__name__}"
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
 

@@ -6,12 +6,10 @@ The composition root: the only module that knows every concrete class. Adapters 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -30,6 +28,7 @@ from bot.extractive import ExtractiveGenerator
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
+from bot.leader import Leader
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
 from bot.scheduler import build_scheduler
@@ -61,8 +60,10 @@ async def build_services(
 ) -> Services:
     """Everything the adapters need, connected and migrated. Close with ``close_services``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    await db.migrate()
+    dbs = settings.database
+    db = Database(settings.resolved_database_url, pool_size=dbs.pool_size, max_overflow=dbs.max_overflow)
+    if dbs.migrate_on_start:
+        await db.migrate()  # safe with several replicas: they queue on an advisory lock
     embedder = build_embedder(settings)
     store = build_store(settings)
     retriever = CachedRetriever(
@@ -97,6 +98,7 @@ async def build_services(
         index=index,
         scheduler=build_scheduler(settings, db),
         extras={"store": store, "embedder": embedder, "retriever": retriever},
+        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
     )
     register_jobs(services.scheduler, services)
     return services
@@ -105,6 +107,7 @@ async def build_services(
 async def close_services(services: Services) -> None:
     if services.scheduler is not None:
         await services.scheduler.stop()
+    await services.leader.stop()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -139,12 +142,12 @@ def load_channels(services: Services, names: tuple[str, ...] = CHANNELS) -> list
 def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = CHANNELS) -> FastAPI:
     """The Opora HTTP app; services are built on startup and closed on shutdown."""
     settings = settings or Settings()
-    background: set[asyncio.Task[Any]] = set()
     started: list[Channel] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
+        await services.leader.start()
         for channel in load_channels(services, channels):
             if channel.router is not None:
                 app.include_router(channel.router)
@@ -157,18 +160,14 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         _mount_static(app, settings)
         app.state.services = services
         if settings.kb.ingest_on_start and settings.kb.paths:
-            task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
-            background.add(task)
-            task.add_done_callback(background.discard)
+            # one replica indexes (the leader); the others read the shared index it writes
+            services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
         if settings.scheduler.enabled and services.scheduler is not None:
             await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
         finally:
-            for task in list(background):
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
             for channel in started:
                 try:
                     await channel.stop()

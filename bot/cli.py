@@ -1,4 +1,4 @@
-"""The ``opora`` command: serve, ingest, ask, eval."""
+"""The ``opora`` command: serve, migrate, ingest, ask, eval, demo-llm."""
 
 from __future__ import annotations
 
@@ -65,6 +65,46 @@ def serve(
         log_config=None,
         ws="websockets-sansio",
     )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration, then exit (before starting new replicas)."""
+    from storage.db import Database
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def work() -> tuple[str | None, str | None]:
+        db = Database(settings.resolved_database_url)
+        try:
+            before = await db.revision()
+            await db.migrate()
+            return before, await db.revision()
+        finally:
+            await db.close()
+
+    try:
+        before, after = asyncio.run(work())
+    except Exception as exc:
+        console.print(f"[red]Migration failed:[/red] {type(exc).__name__}: {exc}", markup=True)
+        raise typer.Exit(1) from exc
+    state = "already at head" if before == after else f"{before or 'empty'} → {after}"
+    console.print(f"database schema: {state} ({after})", markup=False, highlight=False)
+
+
+@app.command(name="demo-llm")
+def demo_llm(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8081,
+) -> None:
+    """Serve a keyless OpenAI-compatible chat API for demos: it quotes the passages it is given, cited."""
+    import uvicorn
+
+    from providers.demo_server import create_app
+
+    configure_logging("INFO")
+    uvicorn.run(create_app(), host=host, port=port, log_config=None)
 
 
 @app.command()

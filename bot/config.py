@@ -67,6 +67,11 @@ class VectorStoreSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = "opora"
     path: Path | None = None  # on-disk location for edge; default <data_dir>/index
+    # Qdrant server/cluster collection layout, applied when the collection is created (see docs/deployment.md)
+    shards: int = Field(default=1, ge=1)  # shard_number: spread one collection over the cluster's nodes
+    replication_factor: int = Field(default=1, ge=1)  # copies of each shard (2+ survives a node loss)
+    write_consistency_factor: int = Field(default=1, ge=1)  # replicas that must ack a write
+    on_disk_payload: bool = True  # payloads (chunk texts) on disk, vectors in RAM
 
 
 class RetrievalSettings(BaseModel):
@@ -149,6 +154,15 @@ class WebChatSettings(BaseModel):
     static_dir: Path | None = None  # default: webchat/dist
 
 
+class DatabaseSettings(BaseModel):
+    """How this process uses the database it shares with other replicas (the URL is ``database_url``)."""
+
+    migrate_on_start: bool = True  # false when `opora migrate` runs first (compose service, Helm hook Job)
+    pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per replica
+    max_overflow: int = Field(default=20, ge=0)  # extra connections under load, per replica
+    leader_retry_interval: float = Field(default=5.0, gt=0)  # seconds between a follower's lock attempts
+
+
 class ApiSettings(BaseModel):
     """The REST API's access rules (see docs/security.md)."""
 
@@ -168,6 +182,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPORA_",
         env_nested_delimiter="__",
+        env_ignore_empty=True,  # VAR= (an .env template's blank line) means unset, not an empty secret
         extra="ignore",
     )
 
@@ -178,6 +193,7 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)

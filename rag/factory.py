@@ -18,7 +18,7 @@ from rag.loaders import FolderLoader
 from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
 from rag.stores.edge import EdgeStore
-from rag.stores.qdrant_server import QdrantServerStore
+from rag.stores.qdrant_server import CollectionLayout, QdrantServerStore
 from rag.types import DocumentCatalog, Embedder
 
 if TYPE_CHECKING:
@@ -76,6 +76,12 @@ def build_store(settings: Settings) -> Store:
         path=None if cfg.url else settings.index_path,
         api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
         collection=cfg.collection,
+        layout=CollectionLayout(
+            shards=cfg.shards,
+            replication_factor=cfg.replication_factor,
+            write_consistency_factor=cfg.write_consistency_factor,
+            on_disk_payload=cfg.on_disk_payload,
+        ),
     )
 
 

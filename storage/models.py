@@ -277,3 +277,6 @@ class PromptVariantState(Base):
 # Escalation tables live in their own module; importing it registers them on ``Base.metadata``. A plain
 # import (not ``from … import``) so that importing ``storage.escalation_models`` first works too.
 import storage.escalation_models  # noqa: E402, F401
+
+# Replica coordination (answers in flight) lives in its own module too.
+from storage.scaleout_models import AnswerRun  # noqa: E402, F401

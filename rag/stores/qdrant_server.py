@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ def _pairs(points: list[models.ScoredPoint]) -> list[Hit]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionLayout:
+    """How a new collection is spread over a Qdrant cluster (``vector_store.*`` settings).
+
+    Qdrant fixes ``shards`` at creation; the replication factor can be raised later through Qdrant's own
+    API. Local mode accepts and ignores all of them.
+    """
+
+    shards: int = 1
+    replication_factor: int = 1
+    write_consistency_factor: int = 1
+    on_disk_payload: bool = True
+
+
 class QdrantServerStore:
     """``VectorStore`` on one collection of a Qdrant server (or qdrant-client local mode)."""
 
@@ -58,6 +73,7 @@ class QdrantServerStore:
         api_key: str | None = None,
         collection: str = "opora",
         timeout: float = 10.0,
+        layout: CollectionLayout | None = None,
     ) -> None:
         if url == ":memory:":
             self._client = AsyncQdrantClient(location=":memory:")
@@ -66,22 +82,61 @@ class QdrantServerStore:
         else:
             self._client = AsyncQdrantClient(path=str(path))
         self.collection = collection
+        self.layout = layout or CollectionLayout()
+        self.local = not url or url == ":memory:"  # local mode has no cluster: the layout does not apply
 
     async def ensure_collection(self, dim: int) -> None:
         if await self._client.collection_exists(self.collection):
+            if not self.local:
+                await self._check_layout()
             return
-        await self._client.create_collection(
-            self.collection,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+        try:
+            await self._client.create_collection(
+                self.collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                shard_number=self.layout.shards,
+                replication_factor=self.layout.replication_factor,
+                write_consistency_factor=self.layout.write_consistency_factor,
+                on_disk_payload=self.layout.on_disk_payload,
+            )
+        except Exception:
+            # replicas starting together race to create it: losing the race is fine
+            if not await self._client.collection_exists(self.collection):
+                raise
+            log.info("store.qdrant.created_by_another_replica", collection=self.collection)
+            return
         for name in INDEXED_FIELDS:
             with warnings.catch_warnings():  # local mode ignores payload indexes and says so
                 warnings.simplefilter("ignore", UserWarning)
                 await self._client.create_payload_index(
                     self.collection, field_name=name, field_schema=models.PayloadSchemaType.KEYWORD
                 )
-        log.info("store.qdrant.created", collection=self.collection, dim=dim)
+        log.info("store.qdrant.created", collection=self.collection, dim=dim, layout=str(self.layout))
+
+    async def layout_of_collection(self) -> CollectionLayout:
+        """The layout the existing collection was created with (local mode reports the defaults)."""
+        params = (await self._client.get_collection(self.collection)).config.params
+        return CollectionLayout(
+            shards=params.shard_number or 1,
+            replication_factor=params.replication_factor or 1,
+            write_consistency_factor=params.write_consistency_factor or 1,
+            on_disk_payload=bool(params.on_disk_payload),
+        )
+
+    async def _check_layout(self) -> None:
+        try:
+            actual = await self.layout_of_collection()
+        except Exception:  # the check only informs
+            return
+        if actual != self.layout:
+            log.warning(
+                "store.qdrant.layout_differs",
+                collection=self.collection,
+                configured=str(self.layout),
+                actual=str(actual),
+                hint="shards are fixed at creation; see docs/deployment.md",
+            )
 
     async def upsert(
         self,
