@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
 from bot.analytics.variants import VariantStates
+from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
@@ -25,6 +26,8 @@ from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
+from bot.feedback_learning import FeedbackMemory
+from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
@@ -35,6 +38,8 @@ from bot.scheduler import build_scheduler
 from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
+from rag.feedback_boost import FeedbackWeights
+from rag.types import Embedder
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -55,6 +60,24 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     return llm
 
 
+def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpSearch:
+    """Follow-ups are fused offline; the LLM condenses them first when one answers (``bot.followup``)."""
+    cfg = settings.ranking.followup
+    router = getattr(generator, "router", None) if cfg.llm else None
+    condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
+    return FollowUpSearch(thread_weight=cfg.thread_weight, condenser=condenser)
+
+
+def build_boosts(settings: Settings, db: Database, embedder: Embedder) -> Boosts:
+    """The asker's role and the stored votes as bounded page boosts (``bot.boosting``)."""
+    fb = settings.ranking.feedback
+    memory = None
+    if fb.enabled:
+        weights = FeedbackWeights(fb.weight, fb.max_boost, fb.half_life_days, fb.min_similarity)
+        memory = FeedbackMemory(db, embedder, weights, refresh_seconds=fb.refresh_seconds)
+    return Boosts(role_boost=settings.ranking.roles.boost, feedback=memory)
+
+
 async def build_services(
     settings: Settings, *, escalator: Escalator | None = None, generator: AnswerGenerator | None = None
 ) -> Services:
@@ -72,10 +95,11 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
-        generator=generator or build_generator(settings, db),
+        generator=generator,
         escalator=escalator or LogEscalator(),
         detector=(
             CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
@@ -86,9 +110,12 @@ async def build_services(
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
+        passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
         access=ConfluenceAccess(db),
         contact=settings.escalation.contact,
+        followups=build_followups(settings, generator),
+        boosts=build_boosts(settings, db, embedder),
     )
     services = Services(
         settings=settings,

@@ -174,11 +174,14 @@ def ask(
 
 @app.command(name="eval")
 def evaluate_cmd(
-    file: Annotated[Path, typer.Argument(help="JSONL questions (the format of shared/eval/dev.jsonl).")],
+    file: Annotated[
+        Path, typer.Argument(help="JSONL questions or threads (shared/eval/dev.jsonl, dev-multiturn.jsonl).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
 ) -> None:
-    """Measure retrieval (hit@1, hit@5, MRR@10), key facts, abstain/escalate and latency."""
+    """Measure retrieval (hit@1, hit@5, MRR@10, a right page among the sources), key facts, answer length,
+    abstain/escalate and latency; threads report first turns and follow-ups apart."""
     from bot.evaluation import evaluate, load_items, report_json
 
     if not file.is_file():
@@ -194,7 +197,8 @@ def evaluate_cmd(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in report.metrics().items():
-        table.add_row(key, json.dumps(value))
+        for name, v in value.items() if isinstance(value, dict) else [(None, value)]:
+            table.add_row(f"{key} · {name}" if name else key, json.dumps(v))
     console.print(table)
 
 
@@ -271,6 +275,28 @@ def jobs(
 
         console.print(f"{run}: {_run(settings, once)}")
     asyncio.run(print_jobs(settings, console, limit=limit, job=job))
+
+
+@app.command()
+def calibrate(
+    file: Annotated[Path, typer.Argument(help="Labelled questions: expect answer or abstain (eval format).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; store nothing.")] = False,
+) -> None:
+    """Refit the relevance calibration and abstain threshold for the configured embedder (2-fold CV shown)."""
+    from bot.calibrate import calibrate as run_calibration
+    from bot.evaluation import load_items
+
+    if not file.is_file():
+        console.print(f"[red]No such file:[/red] {file}")
+        raise typer.Exit(2)
+    items = load_items(file)
+    settings = _settings()
+    try:
+        report = _run(settings, lambda services: run_calibration(services, items, dry_run=dry_run))
+    except ValueError as exc:
+        console.print(f"[red]Cannot calibrate:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
 
 
 def main() -> None:

