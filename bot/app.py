@@ -6,22 +6,23 @@ The composition root: the only module that knows every concrete class. Adapters 
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
+from bot.analytics.variants import VariantStates
 from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
+from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
@@ -30,8 +31,11 @@ from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
+from bot.leader import Leader
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
+from bot.scheduler import build_scheduler
+from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
 from rag.feedback_boost import FeedbackWeights
@@ -47,7 +51,9 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     extractive = ExtractiveGenerator(
         passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
     )
-    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    llm = LLMAnswerGenerator.from_settings(
+        settings, fallback=extractive, cache_store=SqlCacheStore(db), variant_states=VariantStates(db)
+    )
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
@@ -77,8 +83,10 @@ async def build_services(
 ) -> Services:
     """Everything the adapters need, connected and migrated. Close with ``close_services``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    await db.migrate()
+    dbs = settings.database
+    db = Database(settings.resolved_database_url, pool_size=dbs.pool_size, max_overflow=dbs.max_overflow)
+    if dbs.migrate_on_start:
+        await db.migrate()  # safe with several replicas: they queue on an advisory lock
     embedder = build_embedder(settings)
     store = build_store(settings)
     retriever = CachedRetriever(
@@ -104,20 +112,29 @@ async def build_services(
         top_k=settings.retrieval.top_k,
         passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
+        access=ConfluenceAccess(db),
+        contact=settings.escalation.contact,
         followups=build_followups(settings, generator),
         boosts=build_boosts(settings, db, embedder),
     )
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
+        scheduler=build_scheduler(settings, db),
         extras={"store": store, "embedder": embedder, "retriever": retriever},
+        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
     )
+    register_jobs(services.scheduler, services)
+    return services
 
 
 async def close_services(services: Services) -> None:
+    if services.scheduler is not None:
+        await services.scheduler.stop()
+    await services.leader.stop()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -152,12 +169,12 @@ def load_channels(services: Services, names: tuple[str, ...] = CHANNELS) -> list
 def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = CHANNELS) -> FastAPI:
     """The Opora HTTP app; services are built on startup and closed on shutdown."""
     settings = settings or Settings()
-    background: set[asyncio.Task[Any]] = set()
     started: list[Channel] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
+        await services.leader.start()
         for channel in load_channels(services, channels):
             if channel.router is not None:
                 app.include_router(channel.router)
@@ -170,16 +187,14 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         _mount_static(app, settings)
         app.state.services = services
         if settings.kb.ingest_on_start and settings.kb.paths:
-            task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
-            background.add(task)
-            task.add_done_callback(background.discard)
+            # one replica indexes (the leader); the others read the shared index it writes
+            services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
+        if settings.scheduler.enabled and services.scheduler is not None:
+            await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
         finally:
-            for task in list(background):
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
             for channel in started:
                 try:
                     await channel.stop()
@@ -195,6 +210,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(analytics_router)
     return app
 
 

@@ -7,7 +7,7 @@ Adapters call ``stream`` (or ``ask`` for the whole answer at once) and render th
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Protocol
 
@@ -15,7 +15,7 @@ import structlog
 
 from bot.boosting import Boosts
 from bot.errors import InvalidInput
-from bot.escalation import CriticalDetector, Escalation, Escalator
+from bot.escalation import NOT_PAGED, CriticalDetector, Escalation, Escalator, PageOutcome, page_notice
 from bot.followup import FollowUpSearch
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
@@ -34,6 +34,7 @@ from bot.types import (
     Lang,
     Passage,
 )
+from rag.access import AccessScope
 from rag.types import ScoredChunk
 from storage.db import Database
 from storage.repositories import messages
@@ -48,8 +49,16 @@ class RetrievalOutcome(Protocol):
 
 class Retriever(Protocol):
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
     ) -> RetrievalOutcome: ...
+
+
+AccessResolver = Callable[[Incoming], Awaitable[AccessScope]]  # who may see restricted pages (rag.access)
 
 
 class IndexProgress(Protocol):
@@ -93,10 +102,13 @@ class Engine:
         top_k: int = 5,
         passages_per_page: int = 3,
         default_lang: Lang = "en",
+        access: AccessResolver | None = None,
+        contact: str = "",
         followups: FollowUpSearch | None = None,
         boosts: Boosts | None = None,
     ) -> None:
         self.db = db
+        self.access = access  # None: public passages only, for everyone
         self.retriever = retriever
         self.generator = generator
         self.escalator = escalator
@@ -107,6 +119,7 @@ class Engine:
         self.top_k = top_k  # distinct pages among the sources
         self.passages_per_page = passages_per_page
         self.default_lang = default_lang
+        self.contact = contact  # how to reach a human when nobody could be paged
         self.followups = followups or FollowUpSearch()
         self.boosts = boosts or Boosts()
 
@@ -141,7 +154,7 @@ class Engine:
         role = incoming.role or ctx.role
         async with self.db.session() as s:
             question = await messages.add_question(
-                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
+                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang, role=role
             )
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
@@ -149,12 +162,17 @@ class Engine:
         verdict = self.detector.check(text) if self.detector is not None else None
         if verdict is not None and verdict.critical:
             answer.escalated = True
-            notice = t("escalated", lang)
+            outcome = await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+            notice = page_notice(outcome, lang, incident=True, contact=self.contact)
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
-            await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
 
+        ttft_ms: int | None = None  # time to the first text the user sees (analytics: p50/p95 TTFT)
+        if answer.text:
+            ttft_ms = int((time.perf_counter() - started) * 1000)
         async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+            if ttft_ms is None and isinstance(event, AnswerDelta) and event.text:
+                ttft_ms = int((time.perf_counter() - started) * 1000)
             yield event
 
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
@@ -167,6 +185,7 @@ class Engine:
                 lang=lang,
                 sources=[asdict(src) for src in answer.sources],
                 latency_ms=answer.latency_ms,
+                ttft_ms=ttft_ms if ttft_ms is not None else answer.latency_ms,
                 provider=answer.provider,
                 prompt_variant=answer.variant,
                 abstained=answer.abstained,
@@ -189,7 +208,10 @@ class Engine:
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
         # rank by the language the question is written in (the reply language may be a preference)
-        answer.query, outcome = await self.search(text, ctx.history, detect_lang(text, lang), role=role)
+        scope = await self.access(incoming) if self.access is not None else AccessScope()
+        answer.query, outcome = await self.search(
+            text, ctx.history, detect_lang(text, lang), role=role, access=scope
+        )
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
@@ -234,12 +256,14 @@ class Engine:
         *,
         role: str | None = None,
         limit: int | None = None,
+        access: AccessScope | None = None,
     ) -> tuple[str, RetrievalOutcome]:
         """What a question finds in its thread: ``(query searched, ranked passages)``.
 
         Enough passages for ten distinct pages unless ``limit`` says otherwise; a message inside a
         thread is searched in the light of its history (``bot.followup``); the asker's role and other
-        people's votes on similar questions move pages a bounded step (``bot.boosting``). ``opora eval``
+        people's votes on similar questions move pages a bounded step (``bot.boosting``); ``access`` says
+        whose search it is (restricted pages only for a scope allowed to read them). ``opora eval``
         measures this.
         """
         # enough passages for ten distinct pages: the sources take the first ``top_k``, and ``opora eval``
@@ -249,7 +273,7 @@ class Engine:
         extra = {"boosters": boosters} if boosters else {}  # a plain search stays cacheable
 
         async def run(query: str) -> RetrievalOutcome:
-            return await self.retriever.retrieve(query, lang=lang, limit=limit, **extra)
+            return await self.retriever.retrieve(query, lang=lang, limit=limit, access=access, **extra)
 
         return await self.followups.search(text, history, run)
 
@@ -261,10 +285,10 @@ class Engine:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
-        await self._escalate(
+        outcome = await self._escalate(
             incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
         )
-        return t("escalation_requested", lang)
+        return page_notice(outcome, lang, incident=False, contact=self.contact)
 
     async def _escalate(
         self,
@@ -274,9 +298,9 @@ class Engine:
         reason: str,
         details: tuple[str, ...],
         message_id: int | None,
-    ) -> None:
+    ) -> PageOutcome:
         try:
-            await self.escalator.escalate(
+            return await self.escalator.escalate(
                 Escalation(
                     session=incoming.session,
                     user=incoming.user,
@@ -287,5 +311,6 @@ class Engine:
                     details=details,
                 )
             )
-        except Exception:  # paging must never cost the user the answer
+        except Exception:  # paging must never cost the user the answer; and nobody was paged
             log.exception("escalation.failed", session=incoming.session.as_str())
+            return NOT_PAGED

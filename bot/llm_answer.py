@@ -11,6 +11,7 @@ from contextlib import aclosing
 
 import structlog
 
+from bot.analytics.variants import VariantStates
 from bot.config import Settings
 from bot.generation import (
     AnswerGenerator,
@@ -58,6 +59,7 @@ class LLMAnswerGenerator:
         cache: AnswerCache | None = None,
         history_turns: int = 6,
         max_tokens: int | None = None,
+        variant_states: VariantStates | None = None,
     ) -> None:
         self.router = router
         self.fallback = fallback
@@ -66,6 +68,7 @@ class LLMAnswerGenerator:
         self.cache = cache
         self.history_turns = history_turns
         self.max_tokens = max_tokens
+        self.variant_states = variant_states  # stopped / promoted from the analytics page
 
     @classmethod
     def from_settings(
@@ -74,6 +77,7 @@ class LLMAnswerGenerator:
         fallback: AnswerGenerator,
         *,
         cache_store: CacheStore | None = None,
+        variant_states: VariantStates | None = None,
     ) -> LLMAnswerGenerator | None:
         """The generator over ``settings.providers``, or ``None`` when no provider has credentials.
 
@@ -94,6 +98,7 @@ class LLMAnswerGenerator:
             variants=[Variant(v.name, v.weight) for v in providers.variants],
             cache=cache,
             history_turns=settings.answer.history_turns,
+            variant_states=variant_states,
         )
 
     async def aclose(self) -> None:
@@ -104,7 +109,10 @@ class LLMAnswerGenerator:
             async for event in self.fallback.generate(request):
                 yield event
             return
-        variant = choose_variant(request.conversation_key or request.question, self.variants)
+        variants = (
+            await self.variant_states.effective(self.variants) if self.variant_states else self.variants
+        )
+        variant = choose_variant(request.conversation_key or request.question, variants)
         metrics.prompt_variants.labels(variant).inc()
         key = self._key(request, variant)
         versions = _doc_versions(request)

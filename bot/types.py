@@ -47,6 +47,7 @@ class UserRef:
     display_name: str | None = None
     is_bot: bool = False
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    email: str | None = None  # as the platform (or a trusted proxy) vouches for it; maps to Confluence users
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class Incoming:
     role: str | None = None
     event_id: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # a direct message or the web chat: restricted pages the asker may read are used
 
 
 @dataclass(frozen=True, slots=True)

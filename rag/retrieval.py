@@ -14,6 +14,7 @@ import numpy as np
 import structlog
 
 from rag import rerank as ranking
+from rag.access import AccessScope
 from rag.boosts import Adjustment, Candidate, PageBooster, combine
 from rag.calibration import Calibration, CalibrationFile, builtin
 from rag.language import LANGS
@@ -28,7 +29,8 @@ _NOISE = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 
 
 class HybridStore(Protocol):
-    """What the retriever needs of a vector store (both stores in ``rag.stores`` provide it)."""
+    """What the retriever needs of a vector store (both stores in ``rag.stores`` provide it). ``access``
+    is the permission filter (``rag.access``): ``None`` searches public points only."""
 
     async def hybrid_query(
         self,
@@ -40,14 +42,25 @@ class HybridStore(Protocol):
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
 
@@ -218,6 +231,7 @@ class Retriever:
         lang: str | None = None,
         limit: int | None = None,
         mode: Mode | None = None,
+        access: AccessScope | None = None,
         boosters: Sequence[PageBooster] = (),
     ) -> RetrievalResult:
         """Retrieve chunks for ``query``.
@@ -228,6 +242,8 @@ class Retriever:
             limit: How many chunks to return (default ``top_k``).
             mode: ``final`` (the pipeline; default unless ``rerank`` is off, then ``rrf``), or
                 ``rrf``/``dense``/``sparse`` for side-by-side benchmarks.
+            access: Whose search it is: restricted passages only reach a scope allowed to read them
+                (``rag.access``); ``None`` searches public passages only. Passed down to the store filter.
             boosters: Bounded page adjustments beyond the text (``rag.boosts``); final mode only.
         """
         cfg, w = self.config, self.config.weights
@@ -241,9 +257,9 @@ class Retriever:
         )
         t1 = time.perf_counter()
         if mode == "dense":
-            hits = await self.store.dense_query(dense, limit=cfg.candidates)
+            hits = await self.store.dense_query(dense, limit=cfg.candidates, access=access)
         elif mode == "sparse":
-            hits = await self.store.sparse_query(sparse, limit=cfg.candidates)
+            hits = await self.store.sparse_query(sparse, limit=cfg.candidates, access=access)
         else:
             hits = await self.store.hybrid_query(
                 dense,
@@ -252,9 +268,10 @@ class Retriever:
                 candidates=cfg.candidates,
                 weights=(w.dense, w.sparse),
                 rrf_k=w.rrf_k,
+                access=access,
             )
             if mode == "final":
-                hits = await self._other_languages(dense, lang, hits)
+                hits = await self._other_languages(dense, lang, hits, access)
         t2 = time.perf_counter()
         why: dict[str, tuple[str, ...]] = {}
         adjust: Adjust | None = None
@@ -283,7 +300,7 @@ class Retriever:
         return RetrievalResult(ranked, passed, text, lang, best, timings, why, evidence)
 
     async def _other_languages(
-        self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk]
+        self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk], access: AccessScope | None
     ) -> list[ScoredChunk]:
         """Add the nearest passages in each other language to the candidates.
 
@@ -301,7 +318,7 @@ class Retriever:
         for other in LANGS:
             if other == lang:
                 continue
-            for h in await self.store.dense_query(dense, limit=n, filters={"lang": other}):
+            for h in await self.store.dense_query(dense, limit=n, filters={"lang": other}, access=access):
                 if h.chunk.chunk_id not in seen:
                     seen.add(h.chunk.chunk_id)
                     out.append(h)
