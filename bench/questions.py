@@ -24,6 +24,10 @@ EN = (
     "Explain {h}, please",
     "{h}: how does it work?",
     "Can you tell me about {h}?",
+    "I need help with {h}",
+    "Is there a doc on {h}?",
+    "Quick question about {h}",
+    "What should I know about {h}?",
 )
 RU = (
     "Как {h}?",
@@ -32,6 +36,10 @@ RU = (
     "Объясните, пожалуйста: {h}",
     "{h} — как это работает?",
     "Расскажите про {h}",
+    "Нужна помощь: {h}",
+    "Есть ли документация про {h}?",
+    "Короткий вопрос про {h}",
+    "Что нужно знать про {h}?",
 )
 
 
@@ -67,13 +75,15 @@ def _eval_questions(folder: Path) -> list[str]:
     return out
 
 
-def distinct_questions(kb: Path = KB, eval_dir: Path = EVAL, *, seed: int = 15) -> list[str]:
-    """Every eval question and every heading phrased by a few templates, shuffled, no string twice."""
+def distinct_questions(
+    kb: Path = KB, eval_dir: Path = EVAL, *, seed: int = 15, per_heading: int = 3
+) -> list[str]:
+    """Every eval question and every heading phrased by ``per_heading`` templates, shuffled, no repeats."""
     rng = random.Random(seed)
     pool = list(_eval_questions(eval_dir)) if eval_dir.is_dir() else []
     for heading, lang in _headings(kb) if kb.is_dir() else []:
         templates = RU if lang == "ru" else EN
-        for template in rng.sample(templates, 3):
+        for template in rng.sample(templates, min(per_heading, len(templates))):
             pool.append(template.format(h=heading))
     seen: set[str] = set()
     unique = [q for q in pool if not (q.casefold() in seen or seen.add(q.casefold()))]

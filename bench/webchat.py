@@ -28,6 +28,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -430,10 +431,12 @@ async def main() -> None:
     parser.add_argument("--ready-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     args.levels = [float(x) for x in args.levels.split(",")]
-    questions = distinct_questions(args.kb)
-    need = int(sum(args.levels) * args.duration * 1.3 + 200) * len(args.db.split(","))
+    need = int(sum(args.levels) * args.duration * 1.1 + 100)  # per database (each has its own server)
+    per_heading = 3
+    while len(questions := distinct_questions(args.kb, per_heading=per_heading)) < need and per_heading < 10:
+        per_heading += 1
     if len(questions) < need:
-        questions = questions * (need // len(questions) + 1)  # only very long runs repeat a question
+        questions = questions * (need // len(questions) + 1)  # only a long run on a small KB repeats one
     llm, llm_url = start_llm(args)
     print(
         f"web chat load: {args.users} users, Poisson arrivals, {args.duration:g} s per level, "
@@ -447,9 +450,9 @@ async def main() -> None:
         for db in args.db.split(","):
             if db == "postgres":
                 with postgres_database(args.pg_url) as url:
-                    levels = await bench_db(args, db, url, llm_url, questions)
+                    levels = await bench_db(args, db, url, llm_url, list(questions))
             else:
-                levels = await bench_db(args, db, "", llm_url, questions)
+                levels = await bench_db(args, db, "", llm_url, list(questions))
             failed = failed or any(lv.errors for lv in levels)
     finally:
         assert llm.stdin is not None
@@ -460,4 +463,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the server and the fake on kill
     asyncio.run(main())
