@@ -14,9 +14,11 @@ from pydantic import BaseModel, Field
 
 from bot.errors import NotReady, OporaError
 from bot.feedback import record_vote
+from bot.resilience.recording import StorageUnavailable
 from bot.services import Services
 from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
+from storage.db import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024
@@ -56,7 +58,10 @@ class AnswerPublic(BaseModel):
     abstained: bool
     escalated: bool
     session_id: str
-    message_id: int
+    message_id: int | None = Field(
+        description="The stored answer (vote on it); null while the database is down and the answer "
+        "waits in the outbox to be stored."
+    )
     latency_ms: int
     lang: str
     notice: str | None = None
@@ -88,7 +93,6 @@ async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
         role=body.role,
     )
     answer = await services.engine.ask(incoming)
-    assert answer.message_id is not None
     return AnswerPublic(
         answer=answer.text,
         sources=[
@@ -125,25 +129,41 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["ops"])
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database and the vector store answer; reports indexing progress too."""
+    """Ready when questions can be answered; ``mode`` says how (``normal`` or ``degraded``) and why.
+
+    ``database``: ``ok``, or ``down`` while writes wait in the outbox; ``search``: ``hybrid``, ``bm25``
+    (the dense side failed) or ``down``. 503 only when no question can be answered at all.
+    """
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return JSONResponse({"status": "starting"}, status_code=503)
     checks: dict[str, Any] = {}
-    ok = True
+    serving, degraded = True, []
     try:
         await services.db.ping()
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"], ok = f"error: {type(exc).__name__}", False
+        checks["database"] = f"down: {type(exc).__name__}"
+        degraded.append("database")
+        serving = services.outbox is not None and not services.outbox.full
+    if services.outbox is not None:
+        checks["outbox"] = services.outbox.status()
     store: VectorStore | None = services.extras.get("store")
     if store is not None:
         try:
             checks["vector_store"] = {"status": "ok", "points": await store.count()}
         except Exception as exc:  # readiness reports, it does not raise
-            checks["vector_store"], ok = f"error: {type(exc).__name__}", False
+            checks["vector_store"] = f"error: {type(exc).__name__}"
+            degraded.append("vector_store")
+    search = getattr(services.extras.get("retriever"), "mode", "hybrid")
+    checks["search"] = search
+    if search != "hybrid" and "vector_store" not in degraded:
+        degraded.append("search")
+    checks["admission"] = services.admission.status()
     checks["index"] = services.index.as_dict()
-    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+    status = "unavailable" if not serving else "degraded" if degraded else "ok"
+    body = {"status": status, "mode": "degraded" if degraded else "normal", "degraded": degraded, **checks}
+    return JSONResponse(body, status_code=200 if serving else 503)
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -182,6 +202,10 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields)
         return JSONResponse(error_body("invalid_input", summary, fields=fields), status_code=422)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _storage_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return await _domain(request, StorageUnavailable())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

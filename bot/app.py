@@ -28,6 +28,10 @@ from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.llm_answer import LLMAnswerGenerator
+from bot.resilience.admission import Admission
+from bot.resilience.outbox import Outbox
+from bot.resilience.recording import AnswerRecorder
+from bot.resilience.search import ResilientRetriever
 from bot.retrieval_cache import CachedRetriever
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
@@ -54,14 +58,27 @@ async def build_services(
 ) -> Services:
     """Everything the adapters need, connected and migrated. Close with ``close_services``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
+    res = settings.resilience
+    db = Database(
+        settings.resolved_database_url,
+        pool_size=res.db_pool_size,
+        max_overflow=res.db_max_overflow,
+        pool_timeout=res.db_pool_timeout,
+        connect_timeout=res.db_connect_timeout,
+        busy_timeout=res.sqlite_busy_timeout,
+        retry_interval=res.db_retry_interval,
+    )
     await db.migrate()
+    outbox = Outbox(db, size=res.outbox_size, interval=res.db_retry_interval) if res.outbox_size else None
     embedder = build_embedder(settings)
     store = build_store(settings)
-    retriever = CachedRetriever(
-        await build_retriever(settings, embedder=embedder, store=store),
-        size=settings.retrieval.cache_size,
-        ttl=settings.retrieval.cache_ttl,
+    retriever = ResilientRetriever(
+        CachedRetriever(
+            await build_retriever(settings, embedder=embedder, store=store),
+            size=settings.retrieval.cache_size,
+            ttl=settings.retrieval.cache_ttl,
+        ),
+        contact=res.support_contact,
     )
     index = IndexStatus()
     engine = Engine(
@@ -75,6 +92,7 @@ async def build_services(
             else None
         ),
         index=index,
+        recorder=AnswerRecorder(db, outbox, history_turns=settings.answer.history_turns),
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
@@ -87,6 +105,8 @@ async def build_services(
         commands=Commands(engine),
         index=index,
         extras={"store": store, "embedder": embedder, "retriever": retriever},
+        admission=Admission(res.max_concurrent_answers, res.answer_queue),
+        outbox=outbox,
     )
 
 
@@ -105,6 +125,8 @@ async def close_services(services: Services) -> None:
             if hasattr(result, "__await__"):
                 await result
             break
+    if services.outbox is not None:
+        await services.outbox.close()
     await services.db.close()
 
 

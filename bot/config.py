@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.resilience.settings import ResilienceSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -181,6 +182,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -6,10 +6,10 @@ Adapters call ``stream`` (or ``ask`` for the whole answer at once) and render th
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
 from typing import Protocol
 
 import structlog
@@ -18,6 +18,8 @@ from bot.errors import InvalidInput
 from bot.escalation import CriticalDetector, Escalation, Escalator
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
+from bot.resilience.recording import AnswerRecorder, Record
+from bot.resilience.search import SearchUnavailable
 from bot.sessions import SessionContext, open_session
 from bot.texts import t
 from bot.types import (
@@ -104,6 +106,7 @@ class Engine:
         escalator: Escalator,
         detector: CriticalDetector | None,
         index: IndexProgress | None = None,
+        recorder: AnswerRecorder | None = None,
         max_question_chars: int = 4000,
         history_turns: int = 6,
         top_k: int = 5,
@@ -119,6 +122,7 @@ class Engine:
         self.history_turns = history_turns
         self.top_k = top_k
         self.default_lang = default_lang
+        self.recorder = recorder or AnswerRecorder(db, history_turns=history_turns)
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -141,52 +145,51 @@ class Engine:
         return answer
 
     async def stream(self, incoming: Incoming) -> AsyncIterator[AnswerEvent]:
-        """Answer ``incoming`` as events: start, deltas, notices, sources, end (with the stored ids)."""
+        """Answer ``incoming`` as events: start, deltas, notices, sources, end (with the stored ids).
+
+        The answer is stored however the stream ends: completed, failed mid-way, or abandoned by its
+        consumer (what was generated so far is kept). While the database is down it is answered without
+        history and kept in the outbox (``message_id`` is then ``None``).
+        """
         started = time.perf_counter()
         text = self.validate(incoming.text, incoming.lang)
-        ctx = await open_session(
-            self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
-        )
+        turn = await self.recorder.begin(incoming, text)
+        ctx = turn.ctx
         lang = reply_lang(incoming.lang, ctx.language, text, self.default_lang)
         role = incoming.role or ctx.role
-        async with self.db.session() as s:
-            question = await messages.add_question(
-                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
-            )
-        yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
+        try:
+            await self.recorder.store_question(turn, text, lang)
+        except BaseException:
+            self.recorder.abandon(turn)
+            raise
+        yield AnswerStart(session_id=None if turn.degraded else ctx.conversation_id, lang=lang)
 
-        answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
-        verdict = self.detector.check(text) if self.detector is not None else None
-        if verdict is not None and verdict.critical:
-            answer.escalated = True
-            notice = t("escalated", lang)
-            answer.text += notice + "\n\n"
-            yield AnswerDelta(notice + "\n\n")
-            await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+        answer = Answer(
+            text="", sources=[], lang=lang, session_id=None if turn.degraded else ctx.conversation_id
+        )
+        stored = False
+        try:
+            verdict = self.detector.check(text) if self.detector is not None else None
+            if verdict is not None and verdict.critical:
+                answer.escalated = True
+                notice = t("escalated", lang)
+                answer.text += notice + "\n\n"
+                yield AnswerDelta(notice + "\n\n")
+                await self._escalate(incoming, ctx, text, "detector", verdict.reasons, turn.question_id)
 
-        async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
-            yield event
+            async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+                yield event
 
-        answer.latency_ms = int((time.perf_counter() - started) * 1000)
-        async with self.db.session() as s:
-            stored = await messages.add_answer(
-                s,
-                conversation_id=ctx.conversation_id,
-                question_id=question.id,
-                text=answer.text,
-                lang=lang,
-                sources=[asdict(src) for src in answer.sources],
-                latency_ms=answer.latency_ms,
-                provider=answer.provider,
-                prompt_variant=answer.variant,
-                abstained=answer.abstained,
-                escalated=answer.escalated,
-            )
-        answer.message_id = stored.id
+            answer.latency_ms = int((time.perf_counter() - started) * 1000)
+            answer.message_id = await self.recorder.finish(turn, incoming, text, answer)
+            stored = True
+        finally:
+            if not stored:  # failed or abandoned mid-answer: keep what the user may already have seen
+                await self._keep_interrupted(turn, incoming, text, answer, started)
         log.info(
             "answer.sent",
             session=incoming.session.as_str(),
-            message_id=stored.id,
+            message_id=answer.message_id,
             latency_ms=answer.latency_ms,
             provider=answer.provider,
             abstained=answer.abstained,
@@ -195,12 +198,36 @@ class Engine:
         )
         yield AnswerEnd(answer)
 
+    async def _keep_interrupted(
+        self, turn: Record, incoming: Incoming, text: str, answer: Answer, started: float
+    ) -> None:
+        if not answer.text.strip():  # nothing was shown: the question stays, unanswered
+            self.recorder.abandon(turn)
+            return
+        answer.latency_ms = int((time.perf_counter() - started) * 1000)
+        answer.provider = answer.provider or "interrupted"
+        try:
+            answer.message_id = await asyncio.shield(self.recorder.finish(turn, incoming, text, answer))
+            log.warning("answer.interrupted", message_id=answer.message_id, chars=len(answer.text))
+        except BaseException:  # the original error is what the caller must see
+            log.exception("answer.interrupted_not_stored", session=incoming.session.as_str())
+
     async def _answer_from_docs(
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
         query = retrieval_query(text, ctx.history)
         # rank by the language the question is written in (the reply language may be a preference)
-        outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
+        try:
+            outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
+        except SearchUnavailable as down:  # say so (and how to reach a person) instead of failing
+            answer.abstained, answer.provider = True, "none"
+            answer.text += down.message(lang)
+            yield AnswerDelta(down.message(lang))
+            await self._escalate(incoming, ctx, text, "search_unavailable", (), None)
+            return
+        if getattr(outcome, "degraded", False):
+            answer.notice = t("search_degraded", lang)
+            yield AnswerNotice(answer.notice)
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)

@@ -10,6 +10,8 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.history import History
 from bot.indexing import IndexStatus
+from bot.resilience.admission import Admission
+from bot.resilience.outbox import Outbox
 from storage.db import Database
 
 
@@ -23,6 +25,8 @@ class Services:
     commands: Commands
     index: IndexStatus
     extras: dict[str, Any] = field(default_factory=dict)
+    admission: Admission = field(default_factory=Admission)  # messenger answers at once, and the line
+    outbox: Outbox | None = None  # writes kept while the database is down
 
     @property
     def history(self) -> History:

@@ -65,6 +65,32 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "У меня что-то сломалось. Попробуйте ещё раз через минуту.",
     },
     "thinking": {"en": "Looking through the documentation…", "ru": "Ищу в документации…"},
+    # degraded modes and load (bot/resilience)
+    "search_down": {
+        "en": "Documentation search is unavailable right now, so I cannot answer from it. "
+        "I could not page a person automatically.",
+        "ru": "Поиск по документации сейчас недоступен, поэтому ответить по ней я не могу. "
+        "Позвать человека автоматически не получилось.",
+    },
+    "search_down_contact": {"en": "To reach a person: {contact}.", "ru": "Связаться с человеком: {contact}."},
+    "search_down_retry": {
+        "en": "Please ask in your team's support channel, or try again in a few minutes.",
+        "ru": "Спросите в канале поддержки вашей команды или попробуйте через несколько минут.",
+    },
+    "search_degraded": {
+        "en": "Search is degraded (keyword search only): this answer may miss relevant pages.",
+        "ru": "Поиск работает не полностью (только по ключевым словам): "
+        "ответ может упустить нужные страницы.",
+    },
+    "busy_queued": {
+        "en": "I'm busy right now: you are number {position} in line. I'll answer here shortly.",
+        "ru": "Я сейчас занят: вы {position}-й в очереди. Отвечу здесь чуть позже.",
+    },
+    "busy_refused": {
+        "en": "I'm overloaded right now and could not take your question. Please ask again in a few minutes.",
+        "ru": "Я сейчас перегружен и не смог принять вопрос. "
+        "Пожалуйста, задайте его снова через несколько минут.",
+    },
     "button_up": {"en": "👍 Helpful", "ru": "👍 Полезно"},
     "button_down": {"en": "👎 Not helpful", "ru": "👎 Не помогло"},
     "button_human": {"en": "Call a human", "ru": "Позвать человека"},

@@ -104,7 +104,7 @@ class Answer:
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
 @dataclass(frozen=True, slots=True)
 class AnswerStart:
-    session_id: int
+    session_id: int | None  # None while the database is down (the exchange waits in the outbox)
     lang: Lang
 
 

@@ -1,0 +1,81 @@
+"""Search that degrades instead of failing.
+
+When the hybrid search fails (the embedder or the dense side of the store), the question is searched by
+BM25 alone and the answer says so. When that fails too (the vector store is down), ``SearchUnavailable``
+carries a message that says what happened and how to reach a person; it never claims a page that was not
+sent. ``mode`` (``hybrid`` / ``bm25`` / ``down``) is what ``/readyz`` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+
+from bot.errors import OporaError
+from bot.texts import t
+from rag.types import ScoredChunk
+
+log = structlog.get_logger(__name__)
+SearchMode = Literal["hybrid", "bm25", "down"]
+
+
+class SearchUnavailable(OporaError):
+    code = "search_unavailable"
+    status = 503
+
+    def __init__(self, contact: str = "") -> None:
+        super().__init__(_down_text("en", contact), _down_text("ru", contact))
+
+
+def _down_text(lang: Literal["en", "ru"], contact: str) -> str:
+    reach = t("search_down_contact", lang, contact=contact) if contact else t("search_down_retry", lang)
+    return f"{t('search_down', lang)} {reach}"
+
+
+@dataclass(slots=True)
+class DegradedOutcome:
+    """A BM25-only result: the engine adds a notice that search is degraded."""
+
+    chunks: Sequence[ScoredChunk]
+    passed: bool
+    degraded: bool = True
+
+
+class ResilientRetriever:
+    """Wraps the engine's retriever (``retrieve(query, lang=, limit=)``; BM25 via ``mode="sparse"``)."""
+
+    def __init__(self, inner: Any, *, contact: str = "") -> None:
+        self.inner = inner
+        self.contact = contact
+        self.mode: SearchMode = "hybrid"
+
+    def __getattr__(self, name: str) -> Any:  # the cache's clear(), hits, the store, ...
+        return getattr(self.inner, name)
+
+    def _set(self, mode: SearchMode, error: BaseException | None = None) -> None:
+        if mode != self.mode:
+            log.warning("search.mode", mode=mode, error=type(error).__name__ if error else None)
+        self.mode = mode
+
+    async def retrieve(
+        self, query: str, *, lang: str | None = None, limit: int | None = None, **kwargs: Any
+    ) -> Any:
+        try:
+            outcome = await self.inner.retrieve(query, lang=lang, limit=limit, **kwargs)
+        except OporaError:
+            raise
+        except Exception as error:
+            first = error
+        else:
+            self._set("hybrid")
+            return outcome
+        try:
+            sparse = await self.inner.retrieve(query, lang=lang, limit=limit, mode="sparse")
+        except Exception as error:
+            self._set("down", error)
+            raise SearchUnavailable(self.contact) from first
+        self._set("bm25", first)
+        return DegradedOutcome(sparse.chunks, sparse.passed)
