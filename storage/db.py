@@ -41,7 +41,9 @@ class DatabaseUnavailable(Exception):
 
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means "the database is not reachable" rather than a bug or a bad statement."""
-    if isinstance(error, DatabaseUnavailable | OSError | TimeoutError | exc.TimeoutError):
+    if isinstance(error, exc.TimeoutError):
+        return False  # no free pooled connection: overload, not an outage (see pool sizing)
+    if isinstance(error, DatabaseUnavailable | OSError | TimeoutError):
         return True
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:
@@ -82,7 +84,7 @@ class Database:
         echo: bool = False,
         pool_size: int = 10,
         max_overflow: int = 10,
-        pool_timeout: float = 10.0,
+        pool_timeout: float = 30.0,
         connect_timeout: float = 5.0,
         busy_timeout: float = 30.0,
         retry_interval: float = 1.0,

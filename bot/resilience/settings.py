@@ -16,7 +16,7 @@ class ResilienceSettings(BaseModel):
     db_retry_interval: float = 1.0  # seconds a failed database is not retried by answers
     db_pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept open
     db_max_overflow: int = Field(default=10, ge=0)  # PostgreSQL connections opened beyond that at peaks
-    db_pool_timeout: float = 10.0  # seconds to wait for a free PostgreSQL connection
+    db_pool_timeout: float = 30.0  # seconds to wait for a free PostgreSQL connection
     db_connect_timeout: float = 5.0  # seconds to open a PostgreSQL connection
     sqlite_busy_timeout: float = 30.0  # seconds SQLite waits for another process's write lock
     # who users can reach when the bot cannot help (search down) and cannot page anyone itself
