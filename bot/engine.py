@@ -169,6 +169,9 @@ class Engine:
         )
         stored = False
         try:
+            if turn.degraded:  # the user is told: no history, and the answer is kept for later
+                answer.notice = t("storage_degraded", lang)
+                yield AnswerNotice(answer.notice)
             verdict = self.detector.check(text) if self.detector is not None else None
             if verdict is not None and verdict.critical:
                 answer.escalated = True

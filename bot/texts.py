@@ -82,6 +82,12 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Поиск работает не полностью (только по ключевым словам): "
         "ответ может упустить нужные страницы.",
     },
+    "storage_degraded": {
+        "en": "My storage is unavailable right now: this answer does not see earlier messages of the "
+        "conversation, and it will be saved once storage is back.",
+        "ru": "Хранилище сейчас недоступно: этот ответ не учитывает предыдущие сообщения разговора "
+        "и будет сохранён, когда хранилище вернётся.",
+    },
     "busy_queued": {
         "en": "I'm busy right now: you are number {position} in line. I'll answer here shortly.",
         "ru": "Я сейчас занят: вы {position}-й в очереди. Отвечу здесь чуть позже.",

@@ -78,4 +78,6 @@ class ResilientRetriever:
             self._set("down", error)
             raise SearchUnavailable(self.contact) from first
         self._set("bm25", first)
-        return DegradedOutcome(sparse.chunks, sparse.passed)
+        # the calibrated relevance threshold needs the dense cosine: BM25 alone passes on any match, and
+        # the answer carries a notice that search is degraded
+        return DegradedOutcome(sparse.chunks, bool(sparse.chunks))
