@@ -102,6 +102,8 @@ class MattermostChannel:
             work = self._on_reaction(data, removed=kind == "reaction_removed")
         else:
             return
+        while len(self._tasks) >= self.services.admission.capacity + 32:  # bounded: the socket waits
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._guard(work, kind))  # a slow answer never blocks the socket
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

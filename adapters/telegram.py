@@ -100,6 +100,11 @@ class TelegramChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    @property
+    def saturated(self) -> bool:
+        """As many updates in hand as the admission cap and its line hold (plus room for votes)."""
+        return len(self._tasks) >= self.services.admission.capacity + 32
+
     def feed(self, payload: dict[str, Any]) -> None:
         """Handle one webhook update in the background."""
         update = Update.model_validate(payload, context={"bot": self.bot})
@@ -129,6 +134,9 @@ class TelegramChannel:
                 return Response(status_code=401)
             if not self.ready.is_set():
                 return Response(status_code=503)  # Telegram retries later
+            if self.saturated:  # bounded: Telegram redelivers the update later, nothing is claimed yet
+                log.warning("telegram.webhook_saturated", tasks=len(self._tasks))
+                return Response(status_code=503)
             self.feed(await request.json())
             return Response(status_code=200)
 
