@@ -129,7 +129,13 @@ class MattermostChannel:
         if not (direct or mentioned or (root and await answers_in(self.services.db, key))):
             return
         user = UserRef(PLATFORM, post["user_id"], display_name=(data.get("sender_name") or "").lstrip("@"))
-        incoming = Incoming(text=mention.sub(" ", text).strip(), user=user, session=key, event_id=post["id"])
+        incoming = Incoming(
+            text=mention.sub(" ", text).strip(),
+            user=user,
+            session=key,
+            event_id=post["id"],
+            mentioned=mentioned,
+        )
         await handle_message(self.services, incoming, self._sink(post["channel_id"], key.thread, post["id"]))
 
     async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
@@ -176,6 +182,13 @@ class MattermostChannel:
     async def _on_action(self, body: ActionRequest) -> dict[str, Any]:
         db, lang = self.services.db, self.services.settings.answer.default_lang
         user = UserRef(PLATFORM, body.user_id, display_name=body.user_name or None)
+        if str(body.context.get("action", "")).startswith("opora_esc_") and self.services.escalation:
+            reply = await self.services.escalation.press(
+                str(body.context["action"]),
+                int(body.context.get("escalation_id", 0)),
+                by=body.user_name or body.user_id,
+            )
+            return {"ephemeral_text": reply}
         message_id = int(body.context.get("message_id", 0))
         if body.context.get("action") == "human":
             key = await session_of_answer(db, message_id=message_id)

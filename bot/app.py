@@ -18,11 +18,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.api import install_error_handlers, router
+from adapters.escalation_api import router as escalation_router
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
 from bot.engine import Engine
-from bot.escalation import CriticalDetector, Escalator, LogEscalator
+from bot.escalation import CriticalDetector, Escalator
+from bot.escalation.capture import CapturedKnowledge
+from bot.escalation.wiring import build_escalation
 from bot.extractive import ExtractiveGenerator
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
@@ -64,22 +67,24 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    escalation, http = build_escalation(settings, db)
+    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold)
+    if settings.escalation.capture:
+        await captured.load()
+        escalation.on_resolved.append(captured.capture)
     engine = Engine(
         db=db,
         retriever=retriever,
         generator=generator or build_generator(settings, db),
-        escalator=escalator or LogEscalator(),
-        detector=(
-            CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
-            if settings.escalation.enabled
-            else None
-        ),
+        escalator=escalator or escalation,
+        detector=build_detector(settings) if settings.escalation.enabled else None,
         index=index,
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
         contact=settings.escalation.contact,
+        captured=captured if settings.escalation.capture else None,
     )
     return Services(
         settings=settings,
@@ -87,11 +92,28 @@ async def build_services(
         engine=engine,
         commands=Commands(engine),
         index=index,
-        extras={"store": store, "embedder": embedder, "retriever": retriever},
+        extras={"store": store, "embedder": embedder, "retriever": retriever, "escalation_http": http},
+        escalation=escalation,
+    )
+
+
+def build_detector(settings: Settings) -> CriticalDetector:
+    cfg = settings.escalation
+    return CriticalDetector(
+        cfg.phrases,
+        cfg.patterns,
+        threshold=cfg.threshold,
+        always_page=cfg.always_page,
+        never_page=cfg.never_page,
     )
 
 
 async def close_services(services: Services) -> None:
+    if services.escalation is not None:
+        await services.escalation.stop()
+    http = services.extras.get("escalation_http")
+    if http is not None:
+        await http.aclose()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -143,6 +165,8 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
                 log.exception("channel.failed", channel=channel.name)
         _mount_static(app, settings)
         app.state.services = services
+        if services.escalation is not None:
+            await services.escalation.start()
         if settings.kb.ingest_on_start and settings.kb.paths:
             task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
             background.add(task)
@@ -169,6 +193,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(escalation_router)
     return app
 
 

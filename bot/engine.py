@@ -15,7 +15,16 @@ from typing import Protocol
 import structlog
 
 from bot.errors import InvalidInput
-from bot.escalation import NOT_PAGED, CriticalDetector, Escalation, Escalator, PageOutcome, page_notice
+from bot.escalation import (
+    NOT_PAGED,
+    CriticalDetector,
+    Escalation,
+    Escalator,
+    PageOutcome,
+    Verdict,
+    page_notice,
+)
+from bot.escalation.capture import CapturedHit, CapturedKnowledge
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
@@ -36,6 +45,7 @@ from bot.types import (
 from rag.types import ScoredChunk
 from storage.db import Database
 from storage.repositories import messages
+from storage.repositories.escalations import set_message_severity
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +94,17 @@ def to_source(p: Passage) -> Source:
     return Source(title=p.title, url=p.url, path=p.path, score=p.score, section=p.section, doc_id=p.doc_id)
 
 
+def captured_source(hit: CapturedHit) -> Source:
+    return Source(
+        title=hit.question[:120],
+        url=None,
+        path=f"captured/{hit.entry_id}",
+        score=round(hit.score, 4),
+        section=hit.answered_by,
+        doc_id=f"captured:{hit.entry_id}",
+    )
+
+
 def retrieval_query(question: str, history: list[Turn]) -> str:
     """A follow-up ("and for stage?") is searched together with the thread's previous question."""
     previous = next((turn.text for turn in reversed(history) if turn.role == "user"), None)
@@ -109,6 +130,7 @@ class Engine:
         top_k: int = 5,
         default_lang: Lang = "en",
         contact: str = "",
+        captured: CapturedKnowledge | None = None,
     ) -> None:
         self.db = db
         self.retriever = retriever
@@ -121,6 +143,7 @@ class Engine:
         self.top_k = top_k
         self.default_lang = default_lang
         self.contact = contact  # how to reach a human when nobody could be paged
+        self.captured = captured  # reviewed answers from resolved escalations, answered first
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -158,16 +181,28 @@ class Engine:
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
         answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
-        verdict = self.detector.check(text) if self.detector is not None else None
+        verdict = await self._assess(text, incoming, ctx.conversation_id, question.id)
         if verdict is not None and verdict.critical:
             answer.escalated = True
-            outcome = await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+            outcome = await self._escalate(
+                incoming, ctx, text, "detector", verdict.reasons, question.id, verdict.severity
+            )
             notice = page_notice(outcome, lang, incident=True, contact=self.contact)
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
 
-        async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
-            yield event
+        captured = None
+        if self.captured is not None and not answer.escalated:
+            captured = await self.captured.match(text)
+        if captured is not None:  # a reviewed human answer to a near-duplicate question comes first
+            answer.provider = "captured"
+            answer.text += captured.render(lang)
+            answer.sources = [captured_source(captured)]
+            yield AnswerDelta(captured.render(lang))
+            yield AnswerSources(answer.sources)
+        else:
+            async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+                yield event
 
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
         async with self.db.session() as s:
@@ -238,6 +273,19 @@ class Engine:
         answer.sources = [to_source(p) for p in shown]
         yield AnswerSources(answer.sources)
 
+    async def _assess(
+        self, text: str, incoming: Incoming, conversation_id: int, message_id: int
+    ) -> Verdict | None:
+        """The incident check, stored with the question; skipped in a thread already escalated."""
+        if self.detector is None or await self.escalator.active(conversation_id):
+            return None
+        verdict = await self.detector.assess(text, incoming.session)
+        async with self.db.session() as s:
+            await set_message_severity(
+                s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
+            )
+        return verdict
+
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""
         ctx = await open_session(self.db, incoming.user, incoming.session, history_turns=1)
@@ -246,8 +294,16 @@ class Engine:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
+        last = recent[-1] if recent else None
         outcome = await self._escalate(
-            incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
+            incoming,
+            ctx,
+            incoming.text,
+            "user_request",
+            (),
+            last.id if last else None,
+            "high",
+            answer=last.text if last is not None and last.kind == "answer" else "",
         )
         return page_notice(outcome, lang, incident=False, contact=self.contact)
 
@@ -259,6 +315,8 @@ class Engine:
         reason: str,
         details: tuple[str, ...],
         message_id: int | None,
+        severity: str = "critical",
+        answer: str = "",
     ) -> PageOutcome:
         try:
             return await self.escalator.escalate(
@@ -270,6 +328,8 @@ class Engine:
                     conversation_id=ctx.conversation_id,
                     message_id=message_id,
                     details=details,
+                    severity=severity,
+                    answer=answer,
                 )
             )
         except Exception:  # paging must never cost the user the answer; and nobody was paged

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.commands import Commands
 from bot.config import Settings
 from bot.engine import Engine
+from bot.escalation.service import EscalationService
 from bot.history import History
 from bot.indexing import IndexStatus
 from storage.db import Database
@@ -23,6 +24,7 @@ class Services:
     commands: Commands
     index: IndexStatus
     extras: dict[str, Any] = field(default_factory=dict)
+    escalation: EscalationService | None = None  # paging, lifecycle, takeover (None: not wired)
 
     @property
     def history(self) -> History:

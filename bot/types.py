@@ -60,6 +60,7 @@ class Incoming:
         lang: forced reply language; detected from the text when ``None``.
         role: the asker's role, picks the prompt template (``None``: the user's stored role).
         event_id: the platform's event/update id, used to drop redelivered events.
+        mentioned: the bot was @-mentioned (where a human took over a thread, it answers only then).
         extras: the raw platform payload, for the adapter only.
     """
 
@@ -69,6 +70,7 @@ class Incoming:
     lang: Lang | None = None
     role: str | None = None
     event_id: str | None = None
+    mentioned: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
 

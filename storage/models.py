@@ -97,7 +97,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16))  # question | answer
+    kind: Mapped[str] = mapped_column(String(16))  # question | answer | human | followup (escalated threads)
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(8))
@@ -197,9 +197,4 @@ class Setting(Base):
 
 
 # Escalation tables live in their own module; importing it registers them on ``Base.metadata``.
-from storage.escalation_models import (  # noqa: E402, F401
-    CapturedAnswer,
-    EscalationEvent,
-    EscalationRow,
-    OutboxItem,
-)
+import storage.escalation_models  # noqa: E402, F401
