@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from bot.errors import NotReady, OporaError
+from adapters.api_auth import AskCaller, FeedbackCaller
+from bot.errors import NotFound, NotReady, OporaError, Unauthorized
 from bot.feedback import record_vote
 from bot.services import Services
+from bot.sessions import resolve_user
 from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
 
@@ -32,9 +34,16 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+USER_ID = Field(
+    min_length=1,
+    max_length=200,
+    description="Your end user's id; namespaced by the API token (docs/security.md).",
+)
+
+
 class AskCreate(BaseModel):
     text: str = Field(description="The question. Empty or over the configured limit is refused.")
-    user_id: str = Field(min_length=1, max_length=255)
+    user_id: str = USER_ID
     session_id: str | None = Field(
         default=None, max_length=128, description="Continue this conversation; omitted: a new one."
     )
@@ -48,6 +57,8 @@ class SourcePublic(BaseModel):
     path: str | None
     score: float
     section: str | None = None
+    sections: list[str] = []  # every section of the page the answer drew on
+    why: list[str] = []  # what besides the text moved the page (a vote, the asker's role)
 
 
 class AnswerPublic(BaseModel):
@@ -63,8 +74,8 @@ class AnswerPublic(BaseModel):
 
 
 class FeedbackCreate(BaseModel):
-    message_id: int
-    user_id: str = Field(min_length=1, max_length=255)
+    message_id: int = Field(description="An answer this user received through this token.")
+    user_id: str = USER_ID
     value: Literal[1, -1, 0]
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -77,13 +88,14 @@ router = APIRouter()
 
 
 @router.post("/api/v1/ask", response_model=AnswerPublic, tags=["answers"])
-async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
+async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> AnswerPublic:
     session_id = body.session_id or uuid.uuid4().hex
+    user_id = caller.user_id(body.user_id)
     incoming = Incoming(
         text=body.text,
-        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        user=UserRef(platform=Platform.API, external_id=user_id),
         # the caller's id is part of the key: one user can never continue another's session
-        session=SessionKey(platform=Platform.API, channel=body.user_id, thread=session_id),
+        session=SessionKey(platform=Platform.API, channel=user_id, thread=session_id),
         lang=body.lang,
         role=body.role,
     )
@@ -92,7 +104,15 @@ async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
     return AnswerPublic(
         answer=answer.text,
         sources=[
-            SourcePublic(title=s.title, url=s.url, path=s.path, score=s.score, section=s.section)
+            SourcePublic(
+                title=s.title,
+                url=s.url,
+                path=s.path,
+                score=s.score,
+                section=s.section,
+                sections=list(s.sections),
+                why=list(s.why),
+            )
             for s in answer.sources
         ],
         abstained=answer.abstained,
@@ -106,10 +126,17 @@ async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
 
 
 @router.post("/api/v1/feedback", response_model=FeedbackPublic, tags=["answers"])
-async def feedback(body: FeedbackCreate, services: ServicesDep) -> FeedbackPublic:
+async def feedback(body: FeedbackCreate, services: ServicesDep, caller: FeedbackCaller) -> FeedbackPublic:
+    user = UserRef(platform=Platform.API, external_id=caller.user_id(body.user_id))
+    owner = await resolve_user(services.db, user)
+    # only the answers this user got through this token: others' ids are "not found", revealing nothing
+    if await services.history.answer(owner.id, Platform.API, body.message_id) is None:
+        raise NotFound(
+            f"There is no answer with id {body.message_id}.", f"Ответа с номером {body.message_id} нет."
+        )
     vote = Vote(
         message_id=body.message_id,
-        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        user=user,
         value=body.value,
         source=VoteSource.API,
         comment=body.comment,
@@ -143,6 +170,12 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # readiness reports, it does not raise
             checks["vector_store"], ok = f"error: {type(exc).__name__}", False
     checks["index"] = services.index.as_dict()
+    if services.scheduler is not None:
+        try:
+            checks["scheduler"] = await services.scheduler.status()
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["scheduler"] = f"error: {type(exc).__name__}"
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
 
@@ -166,6 +199,8 @@ def install_error_handlers(app: FastAPI) -> None:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             headers["Retry-After"] = str(int(retry_after + 0.999))
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="opora"'
         body = error_body(exc.code, exc.message(_lang_of(request)), message_en=exc.en, message_ru=exc.ru)
         return JSONResponse(body, status_code=exc.status, headers=headers)
 

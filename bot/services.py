@@ -11,6 +11,10 @@ from bot.engine import Engine
 from bot.escalation.service import EscalationService
 from bot.history import History
 from bot.indexing import IndexStatus
+from bot.leader import Leader
+from bot.ratelimit import RateLimiter
+from bot.scheduler import Scheduler
+from bot.tokens import Tokens
 from storage.db import Database
 
 
@@ -23,13 +27,25 @@ class Services:
     engine: Engine
     commands: Commands
     index: IndexStatus
+    scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
     escalation: EscalationService | None = None  # paging, lifecycle, takeover (None: not wired)
+    leader: Leader = field(default_factory=Leader.single)  # runs the work only one replica may do
 
     @property
     def history(self) -> History:
         """Users' conversations (list, read, rename, delete; popular questions)."""
         return History(self.db)
+
+    @property
+    def limiter(self) -> RateLimiter:
+        """The rate limiter shared by every replica (``bot.ratelimit``)."""
+        return RateLimiter(self.db)
+
+    @property
+    def tokens(self) -> Tokens:
+        """API tokens: create, list, revoke, verify."""
+        return Tokens(self.db)
 
 
 class Channel(Protocol):

@@ -341,18 +341,24 @@ class EscalationService:
         return msg is not None and msg.user_id == user_id
 
     # --- the timer ---
-    async def sweep(self) -> None:
+    async def sweep(self) -> dict[str, int]:
         """Retry due sends and re-page unacknowledged escalations (safe on every replica at once)."""
-        await self.outbox.deliver()
+        sent = await self.outbox.deliver()
         cutoff = self.clock() - timedelta(minutes=self.settings.repage_minutes)
         async with self.db.session() as s:
             due = await escalations.due_for_repage(s, paged_before=cutoff)
+        repaged = 0
         for row in due:
             if row.paged_at is None or row.repage_count >= self.settings.max_repages:
                 continue
-            await self._repage(row)
+            repaged += await self._repage(row)
+        return {
+            "sent": sum(r.ok for _, r in sent),
+            "failed": sum(not r.ok for _, r in sent),
+            "repaged": repaged,
+        }
 
-    async def _repage(self, row: EscalationRow) -> None:
+    async def _repage(self, row: EscalationRow) -> bool:
         team = self.team_of(SessionKey(row.platform, row.channel, row.thread))
         rotation = self.rotation_for(team)
         index = row.assignee_index + 1
@@ -369,7 +375,7 @@ class EscalationService:
             items = await escalations.outbox_of(s, escalation_id=row.id) if won else []
         trigger = next((i for i in items if i.action == TRIGGER), None)
         if trigger is None:
-            return
+            return False
         page = {
             **trigger.payload,
             "person": person.name if person else None,
@@ -381,9 +387,10 @@ class EscalationService:
             "escalation.repage", escalation_id=row.id, person=page["person"], repage=row.repage_count + 1
         )
         await self.outbox.deliver(ids)
+        return True
 
     async def start(self) -> None:
-        """The re-page / retry timer: a plain asyncio loop until the shared scheduler takes it over."""
+        """A plain asyncio timer for ``sweep`` (a process without the scheduler, e.g. a bench script)."""
         if self._loop is None:
             self._loop = asyncio.create_task(self._run(), name="escalation-sweep")
 

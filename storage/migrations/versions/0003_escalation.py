@@ -1,7 +1,7 @@
 """escalation: escalations, their events, the paging outbox, captured answers; message severity
 
 Revision ID: 0003_escalation
-Revises: 0001
+Revises: 0002_api_tokens
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_escalation"
-down_revision = "0001"
+down_revision = "0002_api_tokens"
 branch_labels = None
 depends_on = None
 
