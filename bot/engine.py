@@ -228,6 +228,7 @@ class Engine:
                 yield AnswerDelta(t("abstain", lang))
             return
         passages = [to_passage(hit) for hit in outcome.chunks[: self.top_k]]
+        answer.restricted = any(hit.chunk.access for hit in outcome.chunks[: self.top_k])
         request = GenerationRequest(
             question=text,
             lang=lang,

@@ -101,6 +101,7 @@ class Answer:
     provider: str | None = None
     variant: str | None = None
     notice: str | None = None
+    restricted: bool = False  # built on restricted pages (rag.access): keep it out of shared views/analytics
 
 
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
