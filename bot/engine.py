@@ -262,6 +262,8 @@ class Engine:
         why = getattr(outcome, "why", None) or {}
         pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k, why)
         passages = answer_passages(pages, 2 * self.top_k)
+        shown = {p.doc_id for page in pages for p in page.passages}
+        answer.restricted = any(hit.chunk.access for hit in outcome.chunks if hit.chunk.doc_id in shown)
         request = GenerationRequest(
             question=text,
             lang=lang,

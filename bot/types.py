@@ -112,6 +112,7 @@ class Answer:
     variant: str | None = None
     notice: str | None = None
     query: str | None = None  # what was searched: the question, or its standalone rewrite in a thread
+    restricted: bool = False  # built on restricted pages (rag.access): keep it out of shared views/analytics
 
 
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
