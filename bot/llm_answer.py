@@ -20,6 +20,8 @@ from bot.generation import (
     GenerationRequest,
     Notice,
     TextDelta,
+    source_count,
+    source_number,
 )
 from bot.grounding import cited_passages, is_abstention
 from bot.prompting import PromptLibrary, Variant, choose_variant
@@ -138,7 +140,7 @@ class LLMAnswerGenerator:
             metrics.generation_fallbacks.labels("partial").inc()
             yield Notice(NOTICES["partial"][request.lang])
             text = "".join(parts)
-            yield GenerationDone(exc.provider, variant, cited_passages(text, len(request.passages)))
+            yield GenerationDone(exc.provider, variant, cited_passages(text, source_count(request.passages)))
             return
         except ProviderError as exc:
             metrics.generation_fallbacks.labels("all_failed").inc()
@@ -149,12 +151,11 @@ class LLMAnswerGenerator:
             return
 
         text = "".join(parts)
-        cited = cited_passages(text, len(request.passages))
+        cited = cited_passages(text, source_count(request.passages))
         abstained = is_abstention(text, self.prompts.abstain_sentence(request.lang, variant))
         if self.cache is not None and key is not None and text:
-            cited_versions = {
-                request.passages[n - 1].doc_id: versions[request.passages[n - 1].doc_id] for n in cited
-            }
+            docs = {source_number(p, i): p.doc_id for i, p in enumerate(request.passages)}
+            cited_versions = {docs[n]: versions[docs[n]] for n in cited if n in docs}
             answer = CachedAnswer(text, provider, variant, cited, abstained, cited_versions)
             await self.cache.put(key, answer, model=self.router.model)
         yield GenerationDone(provider, variant, cited, abstained)

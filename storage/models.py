@@ -200,6 +200,32 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class JobRun(Base):
+    """One run of a scheduled job (``bot.scheduler``): who ran it, when, how it ended, what it counted."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job", "job", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128))
+    instance: Mapped[str] = mapped_column(String(128))  # the replica (host:pid:random) that ran it
+    status: Mapped[str] = mapped_column(String(16), default="running")  # ok failed interrupted abandoned
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Checkpoint(Base):
+    """Where a long job got to (a sync's window, a batch cursor), so a killed run resumes from there."""
+
+    __tablename__ = "checkpoints"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ApiToken(Base):
     """A REST API bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
 
@@ -251,3 +277,6 @@ class PromptVariantState(Base):
 # Escalation tables live in their own module; importing it registers them on ``Base.metadata``. A plain
 # import (not ``from … import``) so that importing ``storage.escalation_models`` first works too.
 import storage.escalation_models  # noqa: E402, F401
+
+# Replica coordination (answers in flight) lives in its own module too.
+from storage.scaleout_models import AnswerRun  # noqa: E402, F401

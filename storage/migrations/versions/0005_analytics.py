@@ -1,7 +1,7 @@
 """analytics: time to first token and the asker's role on messages; A/B variant states
 
 Revision ID: 0005_analytics
-Revises: 0003_escalation
+Revises: 0004_scheduler_sync
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_analytics"
-down_revision = "0003_escalation"
+down_revision = "0004_scheduler_sync"
 branch_labels = None
 depends_on = None
 
