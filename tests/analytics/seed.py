@@ -37,7 +37,9 @@ DOCS = {
     "doc-a": ("Deploying with werf", "https://docs.example.com/werf/deploy"),
     "doc-b": ("Helm rollback", "https://docs.example.com/helm/rollback"),
     "doc-c": ("Kafka topics", "https://docs.example.com/kafka/topics"),
+    "doc-secret": ("Payroll runbook", "https://wiki.example.com/payroll"),
 }
+RESTRICTED_DOCS = {"doc-secret": ["user:carol@example.com", "group:finance"]}
 
 KNOWN_QUESTIONS = [
     Q(
@@ -185,7 +187,14 @@ async def seed(db: Database, questions: list[Q], now: datetime) -> None:
                 text="answer",
                 lang=q.lang,
                 sources=[
-                    {"doc_id": d, "title": DOCS[d][0], "url": DOCS[d][1], "path": None, "score": score}
+                    {
+                        "doc_id": d,
+                        "title": DOCS[d][0],
+                        "url": DOCS[d][1],
+                        "path": None,
+                        "score": score,
+                        "access": RESTRICTED_DOCS.get(d, []),
+                    }
                     for d, score in q.sources
                 ],
                 latency_ms=q.latency,
