@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from adapters.api_auth import AskCaller, FeedbackCaller
+from bot.analytics.prometheus import refresh_kpis
 from bot.errors import NotFound, NotReady, OporaError, Unauthorized
 from bot.feedback import record_vote
 from bot.services import Services
@@ -180,7 +181,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None:
+        await refresh_kpis(services)  # the opora_kpi_* gauges, recomputed at most once a minute
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

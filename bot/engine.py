@@ -93,6 +93,7 @@ def to_passage(hit: ScoredChunk) -> Passage:
         lang=c.lang,
         score=round(hit.score, 4),
         version=c.version,
+        access=tuple(c.access),
     )
 
 

@@ -39,6 +39,7 @@ class Page:
             sections=sections,
             why=self.why,
             version=p.version,
+            access=p.access,
         )
 
 

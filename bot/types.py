@@ -94,6 +94,9 @@ class Source:
     sections: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
     version: int = 0  # the page version the answer drew on (votes judge that version)
+    access: tuple[
+        str, ...
+    ] = ()  # who may read the page (``rag.access``); empty: everyone. Stored, never shown
 
 
 @dataclass(slots=True)
@@ -180,3 +183,4 @@ class Passage:
     score: float
     version: int = 1
     page: int = 0  # its page's number among the answer's sources ([n]); 0: numbered by its own position
+    access: tuple[str, ...] = ()  # who may read it (``rag.access``); empty: everyone

@@ -22,6 +22,7 @@ import structlog
 
 from bot.analytics.metrics import ABSTAINED, ANSWERED, outcome
 from bot.analytics.records import QuestionRecord
+from rag.access import AccessScope
 
 log = structlog.get_logger(__name__)
 MAX_QUESTIONS = 2000  # newest distinct gap questions clustered (the linkage matrix grows as n²)
@@ -32,7 +33,14 @@ class QueryEmbedder(Protocol):
 
 
 class PageFinder(Protocol):
-    async def retrieve(self, query: str, *, lang: str | None = None, limit: int | None = None) -> Any: ...
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
+    ) -> Any: ...
 
 
 def best_score(q: QuestionRecord) -> float | None:
@@ -97,6 +105,7 @@ async def find_gaps(
     *,
     embedder: QueryEmbedder,
     pages: PageFinder | None,
+    access: AccessScope | None = None,
     low_confidence: float = 0.8,
     distance: float = 0.1,
     min_size: int = 1,
@@ -141,7 +150,7 @@ async def find_gaps(
     groups = sorted(groups, key=lambda g: (-g[0].size, -g[0].last_asked.timestamp()))[:limit]
     if pages is not None:
         for gap, question, lang in groups:
-            gap.pages = await nearest_pages(pages, question, lang, page_count)
+            gap.pages = await nearest_pages(pages, question, lang, page_count, access)
     return [g for g, _, _ in groups]
 
 
@@ -168,6 +177,7 @@ async def nearest_pages(
                 "url": chunk.url,
                 "path": chunk.path,
                 "score": round(float(hit.score), 4),
+                "access": list(getattr(chunk, "access", []) or []),
             }
         )
         if len(out) >= count:
