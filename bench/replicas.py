@@ -139,7 +139,10 @@ class Replica:
                 raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
             return await self.readyz()
 
-        return await until(ready, f"{self.name} ready", within=180)
+        try:
+            return await until(ready, f"{self.name} ready", within=600)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; its log ends: {self.log_path.read_text()[-2000:]}") from exc
 
     async def is_leader(self) -> bool:
         state = await self.readyz()
