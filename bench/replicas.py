@@ -364,6 +364,9 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
         took = time.monotonic() - killed
         results["failover_s"] = took
         out(f"killed replica-a (SIGKILL): replica-b leads after {took:.1f} s")
+        # the dead leader's long poll ends at the fake (its answer goes nowhere), then the new leader polls
+        await until(lambda: tg.polling == 0, "the killed leader's getUpdates to end", within=30)
+        await until(lambda: tg.polling == 1, "the new leader's getUpdates", within=60)
         tg.push_update(tg_update(9002, QUESTION, chat_id=502))
         await until(lambda: tg.sent(502), "Telegram answer from the new leader", within=60)
         await until(lambda: mm.connects >= 2, "the new leader's Mattermost websocket")
@@ -508,6 +511,9 @@ async def run(out: Out = print) -> dict[str, Any]:
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # fakes writing to a killed replica
     started = time.monotonic()
     print("bench.replicas: two opora serve processes on one PostgreSQL")
     asyncio.run(run())
