@@ -6,6 +6,8 @@ The composition root: the only module that knows every concrete class. Adapters 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +37,7 @@ from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.leader import Leader
+from bot.lexicon_sync import run as sync_lexicons
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
 from bot.scheduler import build_scheduler
@@ -211,12 +214,17 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         if settings.kb.ingest_on_start and settings.kb.paths:
             # one replica indexes (the leader); the others read the shared index it writes
             services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
+        # replicas share the leader's ru→en lexicon files through the database
+        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         if settings.scheduler.enabled and services.scheduler is not None:
             await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
         finally:
+            lexicons.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lexicons
             for channel in started:
                 try:
                     await channel.stop()
