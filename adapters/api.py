@@ -21,7 +21,6 @@ from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
 
 log = structlog.get_logger(__name__)
-MAX_BODY_BYTES = 256 * 1024
 
 
 def get_services(request: Request) -> Services:
@@ -208,16 +207,3 @@ def install_error_handlers(app: FastAPI) -> None:
         ru = _lang_of(request) == "ru"
         msg = "Внутренняя ошибка. Попробуйте ещё раз." if ru else "Internal error. Please try again."
         return JSONResponse(error_body("internal", msg), status_code=500)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            ru = _lang_of(request) == "ru"
-            msg = (
-                f"Тело запроса больше {MAX_BODY_BYTES} байт."
-                if ru
-                else f"The body exceeds {MAX_BODY_BYTES} bytes."
-            )
-            return JSONResponse(error_body("too_large", msg), status_code=413)
-        return await call_next(request)

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.api import install_error_handlers, router
+from adapters.edge import install_edge
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
@@ -167,6 +168,11 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_edge(
+        app,
+        forwarded_allow_ips=settings.server.forwarded_allow_ips or settings.webchat.trusted_proxies,
+        max_body_bytes=settings.api.max_body_bytes,
+    )
     app.include_router(router)
     return app
 

@@ -64,6 +64,8 @@ def serve(
         port=port or settings.server.port,
         log_config=None,
         ws="websockets-sansio",
+        ws_max_size=settings.server.ws_max_size,
+        proxy_headers=False,  # applied inside the app (adapters/edge.py), after the TCP peer is recorded
     )
 
 

@@ -134,12 +134,25 @@ class MattermostSettings(BaseModel):
         return self.url is not None and self.token is not None
 
 
+class OidcSettings(BaseModel):
+    """OpenID Connect sign-in for the web chat (authorization code flow with PKCE)."""
+
+    issuer: str | None = None  # e.g. https://sso.example.com/realms/dev; discovery at /.well-known/...
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # confidential clients; public clients rely on PKCE alone
+    scopes: str = "openid email profile"
+    redirect_url: str | None = None  # public URL of /api/v1/web/oidc/callback; default: from the request
+    name_claim: str = "preferred_username"  # shown name; falls back to name, then email, then sub
+    timeout: float = 10.0  # seconds per request to the provider
+
+
 class WebChatSettings(BaseModel):
     enabled: bool = True
     company_name: str = "Opora"
     accent_color: str = "#2563eb"
     session_secret: SecretStr | None = None  # generated and stored under data_dir on first run
-    auth: Literal["name", "proxy"] = "name"
+    auth: Literal["name", "proxy", "oidc"] = "name"
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
@@ -160,6 +173,9 @@ class ApiSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # reverse proxies whose X-Forwarded-For/-Proto uvicorn applies; None: webchat.trusted_proxies
+    forwarded_allow_ips: list[str] | None = None
+    ws_max_size: int = 128 * 1024  # bytes; bigger WebSocket messages close the socket (1009) at the server
 
 
 class Settings(BaseSettings):
@@ -226,6 +242,20 @@ class Settings(BaseSettings):
             raise ValueError(f"placeholder secrets are not allowed in production mode: {', '.join(bad)}")
         return self
 
+    @model_validator(mode="after")
+    def _refuse_unsafe_web_sign_in(self) -> Settings:
+        web = self.webchat
+        if self.mode == "production" and web.enabled and web.auth == "name":
+            raise ValueError(
+                "webchat.auth: name lets anyone sign in as anyone (it asks only for a name), so production "
+                "mode refuses it: set webchat.auth to oidc (with webchat.oidc.issuer and client_id) or proxy "
+                "(behind an authenticating proxy listed in webchat.trusted_proxies), "
+                "or webchat.enabled: false"
+            )
+        if web.auth == "oidc" and not (web.oidc.issuer and web.oidc.client_id):
+            raise ValueError("webchat.auth: oidc needs webchat.oidc.issuer and webchat.oidc.client_id")
+        return self
+
     def _secrets(self) -> list[tuple[str, SecretStr | None]]:
         found: list[tuple[str, SecretStr | None]] = [
             ("slack.bot_token", self.slack.bot_token),
@@ -236,6 +266,7 @@ class Settings(BaseSettings):
             ("mattermost.token", self.mattermost.token),
             ("mattermost.action_token", self.mattermost.action_token),
             ("webchat.session_secret", self.webchat.session_secret),
+            ("webchat.oidc.client_secret", self.webchat.oidc.client_secret),
             ("embeddings.api_key", self.embeddings.api_key),
             ("vector_store.api_key", self.vector_store.api_key),
         ]

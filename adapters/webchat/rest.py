@@ -94,6 +94,10 @@ def build_router(chat: "WebChat") -> APIRouter:
         return user
 
     CurrentUser = Annotated[WebUser, Depends(current_user)]
+    if settings.auth == "oidc":
+        from adapters.webchat.oidc import build_router as oidc_router
+
+        router.include_router(oidc_router(chat, ErrorsAsJson))
 
     @router.get("/config")
     async def config() -> dict[str, Any]:
