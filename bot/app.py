@@ -80,6 +80,7 @@ async def build_services(
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
         default_lang=settings.answer.default_lang,
+        contact=settings.escalation.contact,
     )
     return Services(
         settings=settings,

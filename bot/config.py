@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.escalation.settings import EscalationSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,12 +84,6 @@ class AnswerSettings(BaseModel):
     extractive_passages: int = 5  # passages the extractive answer may quote from
     extractive_budget: int = 1800  # characters of quoted documentation in an extractive answer
     default_lang: Literal["ru", "en"] = "en"
-
-
-class EscalationSettings(BaseModel):
-    enabled: bool = True
-    phrases: list[str] = Field(default_factory=list)  # extra phrases, added to the built-in ones
-    patterns: list[str] = Field(default_factory=list)  # extra regular expressions
 
 
 class SlackSettings(BaseModel):

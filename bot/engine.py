@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from bot.errors import InvalidInput
-from bot.escalation import CriticalDetector, Escalation, Escalator
+from bot.escalation import NOT_PAGED, CriticalDetector, Escalation, Escalator, PageOutcome, page_notice
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
@@ -108,6 +108,7 @@ class Engine:
         history_turns: int = 6,
         top_k: int = 5,
         default_lang: Lang = "en",
+        contact: str = "",
     ) -> None:
         self.db = db
         self.retriever = retriever
@@ -119,6 +120,7 @@ class Engine:
         self.history_turns = history_turns
         self.top_k = top_k
         self.default_lang = default_lang
+        self.contact = contact  # how to reach a human when nobody could be paged
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -159,10 +161,10 @@ class Engine:
         verdict = self.detector.check(text) if self.detector is not None else None
         if verdict is not None and verdict.critical:
             answer.escalated = True
-            notice = t("escalated", lang)
+            outcome = await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+            notice = page_notice(outcome, lang, incident=True, contact=self.contact)
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
-            await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
 
         async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
             yield event
@@ -244,10 +246,10 @@ class Engine:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
-        await self._escalate(
+        outcome = await self._escalate(
             incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
         )
-        return t("escalation_requested", lang)
+        return page_notice(outcome, lang, incident=False, contact=self.contact)
 
     async def _escalate(
         self,
@@ -257,9 +259,9 @@ class Engine:
         reason: str,
         details: tuple[str, ...],
         message_id: int | None,
-    ) -> None:
+    ) -> PageOutcome:
         try:
-            await self.escalator.escalate(
+            return await self.escalator.escalate(
                 Escalation(
                     session=incoming.session,
                     user=incoming.user,
@@ -270,5 +272,6 @@ class Engine:
                     details=details,
                 )
             )
-        except Exception:  # paging must never cost the user the answer
+        except Exception:  # paging must never cost the user the answer; and nobody was paged
             log.exception("escalation.failed", session=incoming.session.as_str())
+            return NOT_PAGED

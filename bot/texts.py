@@ -11,13 +11,49 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Я не нашёл ответа в документации и не буду гадать. "
         "Позвать человека? Напишите «человек» или нажмите кнопку.",
     },
-    "escalated": {
-        "en": "This looks like an incident: I am calling the on-call engineer now.",
-        "ru": "Похоже на инцидент: я уже зову дежурного инженера.",
+    # Paging: what the user is told is the result, never the intent (a page is "sent" only once accepted).
+    "incident_paged": {
+        "en": "This looks like an incident: I paged {who}, who will reply in this thread.",
+        "ru": "Похоже на инцидент: я вызвал {who}, ответ придёт в эту ветку.",
     },
-    "escalation_requested": {
-        "en": "I have called a human; the on-call engineer will reply in this thread.",
-        "ru": "Я позвал человека: дежурный инженер ответит в этой ветке.",
+    "incident_not_paged": {
+        "en": "This looks like an incident, but no on-call paging is set up, so nobody has been called. "
+        "Please reach a human directly: {contact}.",
+        "ru": "Похоже на инцидент, но вызов дежурного не настроен, поэтому никого позвать не удалось. "
+        "Свяжитесь с человеком напрямую: {contact}.",
+    },
+    "incident_page_pending": {
+        "en": "This looks like an incident. The paging service has not accepted the page yet, so nobody "
+        "has been called so far; I keep retrying and will say here once someone is paged. "
+        "Meanwhile please reach a human directly: {contact}.",
+        "ru": "Похоже на инцидент. Сервис вызова дежурного пока не принял вызов, так что позвать дежурного "
+        "ещё не удалось; я повторяю попытки и напишу здесь, когда вызов пройдёт. "
+        "А пока свяжитесь с человеком напрямую: {contact}.",
+    },
+    "human_paged": {
+        "en": "I paged {who}, who will reply in this thread.",
+        "ru": "Я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "human_not_paged": {
+        "en": "I could not call a human: no on-call paging is set up. Please reach one directly: {contact}.",
+        "ru": "Позвать человека не удалось: вызов дежурного не настроен. Свяжитесь напрямую: {contact}.",
+    },
+    "human_page_pending": {
+        "en": "The paging service has not accepted the page yet, so nobody has been called so far; I keep "
+        "retrying and will say here once someone is paged. "
+        "Meanwhile please reach a human directly: {contact}.",
+        "ru": "Сервис вызова дежурного пока не принял вызов, так что позвать человека ещё не удалось; я "
+        "повторяю попытки и напишу здесь, когда вызов пройдёт. А пока свяжитесь напрямую: {contact}.",
+    },
+    "page_delivered": {
+        "en": "Update: I paged {who}, who will reply in this thread.",
+        "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "oncall_generic": {"en": "the on-call engineer", "ru": "дежурного инженера"},
+    "oncall_person": {"en": "{name} (on call)", "ru": "{name} (дежурный)"},
+    "contact_default": {
+        "en": "your team's on-call channel or the on-call phone",
+        "ru": "канал дежурной смены вашей команды или телефон дежурного",
     },
     "extractive_intro": {
         "en": "Here is what the documentation says:",

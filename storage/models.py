@@ -110,6 +110,10 @@ class Message(Base):
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     platform_ref: Mapped[str | None] = mapped_column(String(255))  # the platform's id of the posted message
+    # Incident check of a question: critical | high | normal (NULL: not checked, e.g. human takeover), and
+    # why (classifier score, matched rules, LLM reason), as a list of short strings.
+    severity: Mapped[str | None] = mapped_column(String(16))
+    severity_reasons: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -229,3 +233,12 @@ class RateLimitBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     full_at: Mapped[float] = mapped_column(Float, index=True)  # the bucket is full (forgettable) after this
+
+
+# Escalation tables live in their own module; importing it registers them on ``Base.metadata``.
+from storage.escalation_models import (  # noqa: E402, F401
+    CapturedAnswer,
+    EscalationEvent,
+    EscalationRow,
+    OutboxItem,
+)

@@ -150,7 +150,7 @@ async def test_reactions_and_buttons_vote_flip_and_withdraw(mm, fake, core, acti
     assert "withdrawn" in (await press("votedown"))["ephemeral_text"]
     assert await votes() == []
     await press("human")
-    assert any("called a human" in p.message for p in fake.bot_posts(root.id))
+    assert any("could not call a human" in p.message for p in fake.bot_posts(root.id))
 
 
 async def test_bad_action_token_is_rejected_and_nothing_is_stored(mm, fake, core, actions):

@@ -171,7 +171,7 @@ async def test_call_a_human_button_escalates_and_says_so_in_the_thread(hook, fak
     [msg] = answered(fake, question["message_id"])
     human = msg.reply_markup["inline_keyboard"][1][0]["callback_data"]
     await hook.deliver(tg.callback(human, 42, msg.message_id))
-    assert any(m.reply_to == msg.message_id and "called a human" in m.text for m in fake.sent())
+    assert any(m.reply_to == msg.message_id and "could not call a human" in m.text for m in fake.sent())
     assert fake.callback_answers
 
 

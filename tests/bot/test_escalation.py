@@ -39,3 +39,17 @@ def test_configured_phrases_extend_detection():
     assert custom.check("Касса не работает в магазине").critical
     assert custom.check("we have a P1 incident").critical
     assert not detector.check("Касса не работает в магазине").critical
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_nobody_is_said_to_be_called_unless_a_target_accepted_the_page(lang):
+    from bot.escalation import NOT_PAGED, PageOutcome, page_notice
+
+    for incident in (True, False):
+        unpaged = page_notice(NOT_PAGED, lang, incident=incident, contact="#ops, +7 999 000-00-00")
+        assert "#ops, +7 999 000-00-00" in unpaged
+        assert "вызвал" not in unpaged and "I paged" not in unpaged
+        pending = page_notice(PageOutcome(paged=False, pending=True), lang, incident=incident)
+        assert "вызвал" not in pending and "I paged" not in pending
+        paged = page_notice(PageOutcome(paged=True, who="Anna"), lang, incident=incident)
+        assert "Anna" in paged

@@ -1,20 +1,9 @@
-"""Incident detection and the escalation seam.
-
-``CriticalDetector`` decides whether a message reads like an incident; an ``Escalator`` pages a human.
-Paging (on-call schedules, PagerDuty, ...) comes later: it is one new ``Escalator`` implementation.
-"""
+"""Incident detection: does a message report an ongoing production incident?"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Protocol
-
-import structlog
-
-from bot.types import SessionKey, UserRef
-
-log = structlog.get_logger(__name__)
+from dataclasses import dataclass
 
 # Unambiguous on their own.
 STRONG: tuple[str, ...] = (
@@ -87,38 +76,3 @@ class CriticalDetector:
         if (severity and impact) or len(impact) >= 2:
             return Verdict(True, tuple(severity + impact))
         return Verdict(False)
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    """A request for a human: raised by the detector, a button or the ``human`` command."""
-
-    session: SessionKey
-    user: UserRef
-    text: str
-    reason: str  # "detector" | "user_request" | "abstained"
-    conversation_id: int | None = None
-    message_id: int | None = None
-    details: tuple[str, ...] = field(default_factory=tuple)
-
-
-class Escalator(Protocol):
-    async def escalate(self, escalation: Escalation) -> None: ...
-
-
-class LogEscalator:
-    """The default: records the escalation as a structured log event (paging comes in a later issue)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Escalation] = []
-
-    async def escalate(self, escalation: Escalation) -> None:
-        self.sent.append(escalation)
-        del self.sent[:-100]  # keep the last few for /readyz-style introspection, never grow
-        log.warning(
-            "escalation.requested",
-            session=escalation.session.as_str(),
-            reason=escalation.reason,
-            conversation_id=escalation.conversation_id,
-            message_id=escalation.message_id,
-        )
