@@ -94,6 +94,10 @@ class SlackSettings(BaseModel):
     api_url: str | None = None  # Web API base, e.g. https://slack.com/api/
     edit_interval: float = 1.0  # seconds between edits of a streamed answer (chat.update is Tier 3)
     events_path: str = "/slack/events"  # HTTP mode: Events API, interactivity and /opora all post here
+    allowed_teams: list[str] = Field(default_factory=list)  # workspace ids (T...); empty: any
+    # channel ids (C.../G...); empty: any; direct messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -109,6 +113,9 @@ class TelegramSettings(BaseModel):
     api_url: str | None = None  # Bot API server base, e.g. https://api.telegram.org
     edit_interval: float = 1.0  # seconds between two edits of one streamed message
     polling_timeout: int = 30  # getUpdates long-poll seconds
+    allowed_chats: list[int] = Field(default_factory=list)  # group/supergroup chat ids; empty: any group
+    allowed_users: list[int] = Field(default_factory=list)  # user ids, in any chat; empty: anyone
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -123,6 +130,10 @@ class MattermostSettings(BaseModel):
     action_path: str = "/mattermost/actions"
     edit_interval: float = 0.5  # seconds between two edits of one streamed post
     reconnect_max: float = 30.0  # websocket reconnect backoff ceiling, seconds
+    allowed_teams: list[str] = Field(default_factory=list)  # team ids; empty: any
+    # channel ids; empty: any; direct and group messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
