@@ -14,6 +14,7 @@ import structlog
 from rag.language import lang_by_letters
 from rag.loaders.html import html_to_markdown
 from rag.types import SourceDocument
+from rag.urls import http_url
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +76,7 @@ def parse_file(root: Path, file: Path, source: str, raw: bytes) -> SourceDocumen
     lang = str(meta.get("lang") or "").lower() or _lang_from_path(rel) or detect_lang(body)
     if _is_faq(rel, meta):
         kind = "faq"
-    url = meta.get("source_url") or meta.get("url")
+    url = http_url(meta.get("source_url") or meta.get("url"))  # javascript:, data:, ... never become links
     return SourceDocument(
         source=source,
         external_id=rel.as_posix(),
