@@ -148,7 +148,13 @@ class MattermostChannel:
         if not (direct or mentioned or (root and await answers_in(self.services.db, key))):
             return
         user = UserRef(PLATFORM, post["user_id"], display_name=(data.get("sender_name") or "").lstrip("@"))
-        incoming = Incoming(text=mention.sub(" ", text).strip(), user=user, session=key, event_id=post["id"])
+        incoming = Incoming(
+            text=mention.sub(" ", text).strip(),
+            user=user,
+            session=key,
+            event_id=post["id"],
+            shareable=data.get("channel_type") == "O",  # open channels only
+        )
         sink = self._sink(post["channel_id"], key.thread, post["id"])
         await handle_message(self.services, incoming, sink, per_minute=self.settings.questions_per_minute)
 

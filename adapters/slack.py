@@ -174,6 +174,8 @@ class SlackChannel:
             user=await self._user(event["user"]),
             session=key,
             event_id=f"{channel}:{ts}",
+            # only messages known to be in a public channel; app_mention carries no channel_type
+            shareable=event.get("channel_type") == "channel",
             extras={"event": event},
         )
         sink = SlackSink(self.client, channel, reply_in, ts, self.caps)

@@ -172,7 +172,10 @@ async def _answer(
     ctx: TelegramContext, bot: Bot, message: Message, key: SessionKey, text: str, event_id: str
 ):
     assert message.from_user is not None
-    incoming = Incoming(text=text, user=user_ref(message.from_user), session=key, event_id=event_id)
+    public = message.chat.type in ("group", "supergroup") and bool(message.chat.username)
+    incoming = Incoming(
+        text=text, user=user_ref(message.from_user), session=key, event_id=event_id, shareable=public
+    )
     topic = message.message_thread_id if message.is_topic_message else None
     sink = TelegramSink(
         bot,

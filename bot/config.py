@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -163,7 +163,10 @@ class WebChatSettings(BaseModel):
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
     popular_days: int = 14
-    popular_min_count: int = 2  # shown as popular once asked this often (one person's stays private)
+    # a question is shown as popular once this many distinct people asked it (never from DMs/private channels)
+    popular_min_people: int = Field(
+        default=3, validation_alias=AliasChoices("popular_min_people", "popular_min_count")
+    )
     seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
     static_dir: Path | None = None  # default: webchat/dist
 

@@ -60,6 +60,8 @@ class Incoming:
         lang: forced reply language; detected from the text when ``None``.
         role: the asker's role, picks the prompt template (``None``: the user's stored role).
         event_id: the platform's event/update id, used to drop redelivered events.
+        shareable: asked where others may see it (web chat, a public channel): the question may then be shown
+            as a popular one once enough people asked it. False for DMs, private channels and API calls.
         extras: the raw platform payload, for the adapter only.
     """
 
@@ -69,6 +71,7 @@ class Incoming:
     lang: Lang | None = None
     role: str | None = None
     event_id: str | None = None
+    shareable: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -64,6 +64,7 @@ class WebChat:
             user=user.ref(),
             session=key,
             role=msg.role,
+            shareable=True,  # popular only once several people asked it (bot.history)
             extras={"request_id": msg.request_id},
         )
         self.runs.spawn(key.as_str(), self._answer(incoming, msg.request_id, lang, send))
