@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
+from adapters.edge import install_edge
 from adapters.escalation_api import router as escalation_router
 from bot.analytics.variants import VariantStates
 from bot.boosting import Boosts
@@ -239,6 +240,11 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_edge(
+        app,
+        forwarded_allow_ips=settings.server.forwarded_allow_ips or settings.webchat.trusted_proxies,
+        max_body_bytes=settings.api.max_body_bytes,
+    )
     app.include_router(router)
     app.include_router(analytics_router)
     app.include_router(escalation_router)

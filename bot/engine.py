@@ -173,7 +173,12 @@ class Engine:
         started = time.perf_counter()
         text = self.validate(incoming.text, incoming.lang)
         ctx = await open_session(
-            self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
+            self.db,
+            incoming.user,
+            incoming.session,
+            history_turns=self.history_turns,
+            title=text[:80],
+            shareable=incoming.shareable,
         )
         lang = reply_lang(incoming.lang, ctx.language, text, self.default_lang)
         role = incoming.role or ctx.role

@@ -5,6 +5,12 @@ from __future__ import annotations
 from bot.types import Lang
 
 TEXTS: dict[str, dict[Lang, str]] = {
+    "user_rate_limited": {
+        "en": "You are asking faster than I can keep up: at most {limit} questions a minute. "
+        "Please ask again in {seconds} s.",
+        "ru": "Вы задаёте вопросы быстрее, чем я успеваю: не больше {limit} в минуту. "
+        "Пожалуйста, спросите снова через {seconds} с.",
+    },
     "abstain": {
         "en": "I did not find this in the documentation, so I won't guess. "
         "Would you like me to call a human? Reply “human” or press the button.",

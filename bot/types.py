@@ -62,6 +62,8 @@ class Incoming:
         role: the asker's role, picks the prompt template (``None``: the user's stored role).
         event_id: the platform's event/update id, used to drop redelivered events.
         mentioned: the bot was @-mentioned (where a human took over a thread, it answers only then).
+        shareable: asked where others may see it (web chat, a public channel): the question may then be shown
+            as a popular one once enough people asked it. False for DMs, private channels and API calls.
         extras: the raw platform payload, for the adapter only.
     """
 
@@ -72,6 +74,7 @@ class Incoming:
     role: str | None = None
     event_id: str | None = None
     mentioned: bool = False
+    shareable: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
     private: bool = False  # a direct message or the web chat: restricted pages the asker may read are used
 
