@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -19,6 +21,7 @@ class AnalyticsSettings(BaseModel):
     digest_channel: str | None = None  # "<platform>:<channel id>", e.g. "slack:C0123"; None: no digest
     digest_hour: int = Field(default=9, ge=0, le=23)  # UTC hour of the daily documentation-gaps digest
     digest_days: int = 7  # the digest covers this many past days
+    digest_lang: Literal["ru", "en"] = "en"
     question_retention_days: int = 0  # raw question text and 👎 comments older than this are erased; 0: kept
     metrics_days: int = 7  # window of the KPI gauges on /metrics
     metrics_refresh_seconds: float = 60.0  # KPI gauges are recomputed at most this often
