@@ -67,6 +67,7 @@ bench: install
 	$(PY) -m bench.followup_cv
 	$(PY) -m bench.roles_cv
 	$(PY) -m bench.feedback_replay
+	$(PY) -m bench.gaps
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

@@ -90,6 +90,11 @@ class MattermostChannel:
         finally:  # cancelled when this replica stops leading: the next leader connects afresh
             self.client.connected.clear()
 
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to ``channel`` (a channel id); returns the post id."""
+        post = await self.client.create_post(channel_id=channel, message=text)
+        return str(post["id"])
+
     async def stop(self) -> None:
         await self.client.close()
         if self._listener is not None and self._listener is not asyncio.current_task():

@@ -120,6 +120,11 @@ class SlackChannel:
             await self._socket.close_async()
             self._socket = None
 
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to ``channel`` (scheduled reports, e.g. the gaps digest); returns its ts."""
+        response = await self.client.chat_postMessage(channel=channel, text=text)
+        return str(response["ts"])
+
     # --- listeners ---
     def _register(self) -> None:
         app = self.app

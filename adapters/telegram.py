@@ -120,6 +120,12 @@ class TelegramChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.bot.session.close()
 
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to chat ``channel`` (a numeric id or ``@name``); returns its message id."""
+        chat: int | str = int(channel) if channel.lstrip("-").isdigit() else channel
+        message = await self.bot.send_message(chat_id=chat, text=text)
+        return str(message.message_id)
+
     async def idle(self) -> None:
         """Wait until every update taken by webhook has been handled (tests, graceful shutdown)."""
         while self._tasks:

@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
             try:
                 await channel.start()
                 started.append(channel)
+                services.extras.setdefault("channels", {})[channel.name] = channel  # e.g. digest posting
                 log.info("channel.started", channel=channel.name)
             except Exception:  # one broken messenger must not take the others down
                 log.exception("channel.failed", channel=channel.name)

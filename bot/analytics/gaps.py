@@ -155,11 +155,12 @@ async def find_gaps(
 
 
 async def nearest_pages(
-    pages: PageFinder, question: str, lang: str | None, count: int
+    pages: PageFinder, question: str, lang: str | None, count: int, access: AccessScope | None = None
 ) -> list[dict[str, Any]]:
-    """The best distinct pages the retriever finds for ``question`` (whatever their score)."""
+    """The best distinct pages the retriever finds for ``question`` (whatever their score), among those
+    ``access`` may read (``None``: public pages only)."""
     try:
-        outcome_ = await pages.retrieve(question, lang=lang, limit=max(count * 3, count))
+        outcome_ = await pages.retrieve(question, lang=lang, limit=max(count * 3, count), access=access)
     except Exception:  # a failing index must not take the gaps list down
         log.exception("gaps.nearest_pages_failed")
         return []

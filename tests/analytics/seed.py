@@ -161,7 +161,13 @@ async def seed(db: Database, questions: list[Q], now: datetime) -> None:
             asked = now - (timedelta(minutes=q.minutes_ago) if q.minutes_ago else timedelta(days=i + 2))
             asker = await user(q.channel, f"user{i % 4}")
             conv = Conversation(
-                platform=q.channel, channel="C1", thread=f"t{i}", owner_id=asker.id, title=q.text
+                platform=q.channel,
+                channel="C1",
+                thread=f"t{i}",
+                owner_id=asker.id,
+                title=q.text,
+                created_at=asked,
+                updated_at=asked,
             )
             s.add(conv)
             await s.flush()
