@@ -11,17 +11,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.errors import NotReady, OporaError
+from adapters.api_auth import AskCaller, FeedbackCaller
+from bot.analytics.prometheus import refresh_kpis
+from bot.errors import NotFound, NotReady, OporaError, Unauthorized
 from bot.feedback import record_vote
 from bot.resilience.recording import StorageUnavailable
 from bot.services import Services
+from bot.sessions import resolve_user
 from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
+from rag.urls import http_url
 from storage.db import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
-MAX_BODY_BYTES = 256 * 1024
 
 
 def get_services(request: Request) -> Services:
@@ -34,9 +38,17 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+USER_ID = Field(
+    min_length=1,
+    max_length=200,
+    pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL in text)
+    description="Your end user's id; namespaced by the API token (docs/security.md).",
+)
+
+
 class AskCreate(BaseModel):
     text: str = Field(description="The question. Empty or over the configured limit is refused.")
-    user_id: str = Field(min_length=1, max_length=255)
+    user_id: str = USER_ID
     session_id: str | None = Field(
         default=None, max_length=128, description="Continue this conversation; omitted: a new one."
     )
@@ -50,6 +62,8 @@ class SourcePublic(BaseModel):
     path: str | None
     score: float
     section: str | None = None
+    sections: list[str] = []  # every section of the page the answer drew on
+    why: list[str] = []  # what besides the text moved the page (a vote, the asker's role)
 
 
 class AnswerPublic(BaseModel):
@@ -68,8 +82,8 @@ class AnswerPublic(BaseModel):
 
 
 class FeedbackCreate(BaseModel):
-    message_id: int
-    user_id: str = Field(min_length=1, max_length=255)
+    message_id: int = Field(description="An answer this user received through this token.")
+    user_id: str = USER_ID
     value: Literal[1, -1, 0]
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -82,13 +96,14 @@ router = APIRouter()
 
 
 @router.post("/api/v1/ask", response_model=AnswerPublic, tags=["answers"])
-async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
+async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> AnswerPublic:
     session_id = body.session_id or uuid.uuid4().hex
+    user_id = caller.user_id(body.user_id)
     incoming = Incoming(
         text=body.text,
-        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        user=UserRef(platform=Platform.API, external_id=user_id),
         # the caller's id is part of the key: one user can never continue another's session
-        session=SessionKey(platform=Platform.API, channel=body.user_id, thread=session_id),
+        session=SessionKey(platform=Platform.API, channel=user_id, thread=session_id),
         lang=body.lang,
         role=body.role,
     )
@@ -96,7 +111,15 @@ async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
     return AnswerPublic(
         answer=answer.text,
         sources=[
-            SourcePublic(title=s.title, url=s.url, path=s.path, score=s.score, section=s.section)
+            SourcePublic(
+                title=s.title,
+                url=http_url(s.url),
+                path=s.path,
+                score=s.score,
+                section=s.section,
+                sections=list(s.sections),
+                why=list(s.why),
+            )
             for s in answer.sources
         ],
         abstained=answer.abstained,
@@ -110,10 +133,17 @@ async def ask(body: AskCreate, services: ServicesDep) -> AnswerPublic:
 
 
 @router.post("/api/v1/feedback", response_model=FeedbackPublic, tags=["answers"])
-async def feedback(body: FeedbackCreate, services: ServicesDep) -> FeedbackPublic:
+async def feedback(body: FeedbackCreate, services: ServicesDep, caller: FeedbackCaller) -> FeedbackPublic:
+    user = UserRef(platform=Platform.API, external_id=caller.user_id(body.user_id))
+    owner = await resolve_user(services.db, user)
+    # only the answers this user got through this token: others' ids are "not found", revealing nothing
+    if await services.history.answer(owner.id, Platform.API, body.message_id) is None:
+        raise NotFound(
+            f"There is no answer with id {body.message_id}.", f"Ответа с номером {body.message_id} нет."
+        )
     vote = Vote(
         message_id=body.message_id,
-        user=UserRef(platform=Platform.API, external_id=body.user_id),
+        user=user,
         value=body.value,
         source=VoteSource.API,
         comment=body.comment,
@@ -161,13 +191,22 @@ async def readyz(request: Request) -> JSONResponse:
         degraded.append("search")
     checks["admission"] = services.admission.status()
     checks["index"] = services.index.as_dict()
+    if services.scheduler is not None:
+        try:
+            checks["scheduler"] = await services.scheduler.status()
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["scheduler"] = f"error: {type(exc).__name__}"
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     status = "unavailable" if not serving else "degraded" if degraded else "ok"
     body = {"status": status, "mode": "degraded" if degraded else "normal", "degraded": degraded, **checks}
     return JSONResponse(body, status_code=200 if serving else 503)
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None:
+        await refresh_kpis(services)  # the opora_kpi_* gauges, recomputed at most once a minute
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -186,6 +225,8 @@ def install_error_handlers(app: FastAPI) -> None:
         retry_after = getattr(exc, "retry_after", None)
         if retry_after:
             headers["Retry-After"] = str(int(retry_after + 0.999))
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="opora"'
         body = error_body(exc.code, exc.message(_lang_of(request)), message_en=exc.en, message_ru=exc.ru)
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
@@ -207,22 +248,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _storage_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
         return await _domain(request, StorageUnavailable())
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body it cannot parse: invalid UTF-8, nesting too deep; unknown routes)
+        # answer in the same JSON error shape as ours
+        ru = _lang_of(request) == "ru"
+        if exc.status_code == 400:
+            msg = "Тело запроса — не корректный JSON." if ru else "The request body is not valid JSON."
+            return JSONResponse(error_body("bad_json", msg), status_code=400)
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        return JSONResponse(
+            error_body(code.get(exc.status_code, "http_error"), detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("api.unhandled", path=request.url.path)
         ru = _lang_of(request) == "ru"
         msg = "Внутренняя ошибка. Попробуйте ещё раз." if ru else "Internal error. Please try again."
         return JSONResponse(error_body("internal", msg), status_code=500)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            ru = _lang_of(request) == "ru"
-            msg = (
-                f"Тело запроса больше {MAX_BODY_BYTES} байт."
-                if ru
-                else f"The body exceeds {MAX_BODY_BYTES} bytes."
-            )
-            return JSONResponse(error_body("too_large", msg), status_code=413)
-        return await call_next(request)

@@ -28,6 +28,13 @@ class NotFound(OporaError):
     status = 404
 
 
+class Unauthorized(OporaError):
+    """No valid credentials (the HTTP layer adds ``WWW-Authenticate``)."""
+
+    code = "unauthorized"
+    status = 401
+
+
 class Forbidden(OporaError):
     code = "forbidden"
     status = 403

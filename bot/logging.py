@@ -13,7 +13,7 @@ _SECRET_KEYS = re.compile(
     r"(token|secret|password|passwd|api_key|apikey|authorization|credentials|cookie)", re.I
 )
 _SECRET_VALUES = re.compile(
-    r"(xox[abprs]-[\w-]+|xapp-[\w-]+|sk-[\w-]{8,}|Bearer\s+[\w.~+/-]+=*|Basic\s+[\w+/]+=*|\d{6,}:[\w-]{30,})"
+    r"(opora_[\w-]{20,}|xox[abprs]-[\w-]+|xapp-[\w-]+|sk-[\w-]{8,}|Bearer\s+[\w.~+/-]+=*|Basic\s+[\w+/]+=*|\d{6,}:[\w-]{30,})"
 )
 
 

@@ -5,19 +5,68 @@ from __future__ import annotations
 from bot.types import Lang
 
 TEXTS: dict[str, dict[Lang, str]] = {
+    "user_rate_limited": {
+        "en": "You are asking faster than I can keep up: at most {limit} questions a minute. "
+        "Please ask again in {seconds} s.",
+        "ru": "Вы задаёте вопросы быстрее, чем я успеваю: не больше {limit} в минуту. "
+        "Пожалуйста, спросите снова через {seconds} с.",
+    },
     "abstain": {
         "en": "I did not find this in the documentation, so I won't guess. "
         "Would you like me to call a human? Reply “human” or press the button.",
         "ru": "Я не нашёл ответа в документации и не буду гадать. "
         "Позвать человека? Напишите «человек» или нажмите кнопку.",
     },
-    "escalated": {
-        "en": "This looks like an incident: I am calling the on-call engineer now.",
-        "ru": "Похоже на инцидент: я уже зову дежурного инженера.",
+    # Paging: what the user is told is the result, never the intent (a page is "sent" only once accepted).
+    "incident_paged": {
+        "en": "This looks like an incident: I paged {who}, who will reply in this thread.",
+        "ru": "Похоже на инцидент: я вызвал {who}, ответ придёт в эту ветку.",
     },
-    "escalation_requested": {
-        "en": "I have called a human; the on-call engineer will reply in this thread.",
-        "ru": "Я позвал человека: дежурный инженер ответит в этой ветке.",
+    "incident_not_paged": {
+        "en": "This looks like an incident, but no on-call paging is set up, so nobody has been called. "
+        "Please reach a human directly: {contact}.",
+        "ru": "Похоже на инцидент, но вызов дежурного не настроен, поэтому никого позвать не удалось. "
+        "Свяжитесь с человеком напрямую: {contact}.",
+    },
+    "incident_page_pending": {
+        "en": "This looks like an incident. The paging service has not accepted the page yet, so nobody "
+        "has been called so far; I keep retrying and will say here once someone is paged. "
+        "Meanwhile please reach a human directly: {contact}.",
+        "ru": "Похоже на инцидент. Сервис вызова дежурного пока не принял вызов, так что позвать дежурного "
+        "ещё не удалось; я повторяю попытки и напишу здесь, когда вызов пройдёт. "
+        "А пока свяжитесь с человеком напрямую: {contact}.",
+    },
+    "human_paged": {
+        "en": "I paged {who}, who will reply in this thread.",
+        "ru": "Я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "human_not_paged": {
+        "en": "I could not call a human: no on-call paging is set up. Please reach one directly: {contact}.",
+        "ru": "Позвать человека не удалось: вызов дежурного не настроен. Свяжитесь напрямую: {contact}.",
+    },
+    "human_page_pending": {
+        "en": "The paging service has not accepted the page yet, so nobody has been called so far; I keep "
+        "retrying and will say here once someone is paged. "
+        "Meanwhile please reach a human directly: {contact}.",
+        "ru": "Сервис вызова дежурного пока не принял вызов, так что позвать человека ещё не удалось; я "
+        "повторяю попытки и напишу здесь, когда вызов пройдёт. А пока свяжитесь напрямую: {contact}.",
+    },
+    "page_delivered": {
+        "en": "Update: I paged {who}, who will reply in this thread.",
+        "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
+    "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
+    "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},
+    "captured_by": {
+        "en": "— answered by {person}, {date} (from an earlier escalated thread)",
+        "ru": "— ответ дал(а) {person}, {date} (из прошлого обращения к дежурному)",
+    },
+    "oncall_generic": {"en": "the on-call engineer", "ru": "дежурного инженера"},
+    "oncall_person": {"en": "{name} (on call)", "ru": "{name} (дежурный)"},
+    "contact_default": {
+        "en": "your team's on-call channel or the on-call phone",
+        "ru": "канал дежурной смены вашей команды или телефон дежурного",
     },
     "extractive_intro": {
         "en": "Here is what the documentation says:",
@@ -67,12 +116,9 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "thinking": {"en": "Looking through the documentation…", "ru": "Ищу в документации…"},
     # degraded modes and load (bot/resilience)
     "search_down": {
-        "en": "Documentation search is unavailable right now, so I cannot answer from it. "
-        "I could not page a person automatically.",
-        "ru": "Поиск по документации сейчас недоступен, поэтому ответить по ней я не могу. "
-        "Позвать человека автоматически не получилось.",
+        "en": "Documentation search is unavailable right now, so I cannot answer from it.",
+        "ru": "Поиск по документации сейчас недоступен, поэтому ответить по ней я не могу.",
     },
-    "search_down_contact": {"en": "To reach a person: {contact}.", "ru": "Связаться с человеком: {contact}."},
     "search_down_retry": {
         "en": "Please ask in your team's support channel, or try again in a few minutes.",
         "ru": "Спросите в канале поддержки вашей команды или попробуйте через несколько минут.",

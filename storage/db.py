@@ -83,7 +83,7 @@ class Database:
         *,
         echo: bool = False,
         pool_size: int = 10,
-        max_overflow: int = 10,
+        max_overflow: int = 20,
         pool_timeout: float = 30.0,
         connect_timeout: float = 5.0,
         busy_timeout: float = 30.0,
@@ -184,6 +184,13 @@ class Database:
         """Bring the schema to the newest migration (run in a thread: Alembic is synchronous)."""
         await asyncio.to_thread(upgrade_to_head, self.url)
         log.info("db.migrated", dialect=self.dialect)
+
+    async def revision(self) -> str | None:
+        """The schema's current Alembic revision (``None`` on an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
     async def ping(self) -> None:
         """Probe the database (even while it is taken as down); raises ``DatabaseUnavailable``."""

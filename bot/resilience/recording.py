@@ -53,7 +53,12 @@ class AnswerRecorder:
     async def begin(self, incoming: Incoming, text: str, lang_hint: Lang | None = None) -> Record:
         try:
             ctx = await open_session(
-                self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
+                self.db,
+                incoming.user,
+                incoming.session,
+                history_turns=self.history_turns,
+                title=text[:80],
+                shareable=incoming.shareable,
             )
         except DatabaseUnavailable:
             if self.outbox is None or not self.outbox.reserve():
@@ -62,14 +67,19 @@ class AnswerRecorder:
             return Record(SessionContext(0, 0, incoming.role or "default", None, []), None, degraded=True)
         return Record(ctx, None)
 
-    async def store_question(self, turn: Record, text: str, lang: Lang) -> None:
+    async def store_question(self, turn: Record, text: str, lang: Lang, role: str | None = None) -> None:
         if turn.degraded:
             return
         try:
             async with self.db.session() as s:
                 ctx = turn.ctx
                 question = await messages.add_question(
-                    s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
+                    s,
+                    conversation_id=ctx.conversation_id,
+                    user_id=ctx.user_id,
+                    text=text,
+                    lang=lang,
+                    role=role,
                 )
             turn.question_id = question.id
         except DatabaseUnavailable:
@@ -84,6 +94,7 @@ class AnswerRecorder:
             "lang": answer.lang,
             "sources": [asdict(src) for src in answer.sources],
             "latency_ms": answer.latency_ms,
+            "ttft_ms": answer.ttft_ms if answer.ttft_ms is not None else answer.latency_ms,
             "provider": answer.provider,
             "prompt_variant": answer.variant,
             "abstained": answer.abstained,
@@ -103,7 +114,7 @@ class AnswerRecorder:
                 self.outbox.put("answer", _answer_write(turn.ctx.conversation_id, turn.question_id, fields))
                 return None
         assert self.outbox is not None
-        write = _exchange_write(incoming, text, fields)
+        write = _exchange_write(incoming, text, fields, turn.ctx.role)
         self.outbox.put("exchange", write, reserved=True)
         return None
 
@@ -121,13 +132,15 @@ def _answer_write(conversation_id: int, question_id: int, fields: dict[str, Any]
     return write
 
 
-def _exchange_write(incoming: Incoming, text: str, fields: dict[str, Any]) -> Write:
+def _exchange_write(incoming: Incoming, text: str, fields: dict[str, Any], role: str) -> Write:
     async def write(db: Database) -> None:
-        ctx = await open_session(db, incoming.user, incoming.session, history_turns=0, title=text[:80])
+        key, shareable = incoming.session, incoming.shareable
+        title = text[:80]
+        ctx = await open_session(db, incoming.user, key, history_turns=0, title=title, shareable=shareable)
         async with db.session() as s:
             cid = ctx.conversation_id
             question = await messages.add_question(
-                s, conversation_id=cid, user_id=ctx.user_id, text=text, lang=fields["lang"]
+                s, conversation_id=cid, user_id=ctx.user_id, text=text, lang=fields["lang"], role=role
             )
             await messages.add_answer(s, conversation_id=cid, question_id=question.id, **fields)
 

@@ -1,9 +1,10 @@
 """Search that degrades instead of failing.
 
 When the hybrid search fails (the embedder or the dense side of the store), the question is searched by
-BM25 alone and the answer says so. When that fails too (the vector store is down), ``SearchUnavailable``
-carries a message that says what happened and how to reach a person; it never claims a page that was not
-sent. ``mode`` (``hybrid`` / ``bm25`` / ``down``) is what ``/readyz`` shows.
+BM25 alone and the answer says so. When that fails too (the vector store is down), ``SearchUnavailable`` is
+raised; the engine says so, pages through the escalator and tells honestly whether anybody was paged
+(``page_notice``), never claiming a page that was not sent. ``mode`` (``hybrid`` / ``bm25`` / ``down``)
+is what ``/readyz`` shows.
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ class SearchUnavailable(OporaError):
     code = "search_unavailable"
     status = 503
 
-    def __init__(self, contact: str = "") -> None:
-        super().__init__(_down_text("en", contact), _down_text("ru", contact))
+    def __init__(self) -> None:
+        super().__init__(_down_text("en"), _down_text("ru"))
 
 
-def _down_text(lang: Literal["en", "ru"], contact: str) -> str:
-    reach = t("search_down_contact", lang, contact=contact) if contact else t("search_down_retry", lang)
-    return f"{t('search_down', lang)} {reach}"
+def _down_text(lang: Literal["en", "ru"]) -> str:
+    return f"{t('search_down', lang)} {t('search_down_retry', lang)}"
 
 
 @dataclass(slots=True)
@@ -47,9 +47,8 @@ class DegradedOutcome:
 class ResilientRetriever:
     """Wraps the engine's retriever (``retrieve(query, lang=, limit=)``; BM25 via ``mode="sparse"``)."""
 
-    def __init__(self, inner: Any, *, contact: str = "") -> None:
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.contact = contact
         self.mode: SearchMode = "hybrid"
 
     def __getattr__(self, name: str) -> Any:  # the cache's clear(), hits, the store, ...
@@ -76,7 +75,7 @@ class ResilientRetriever:
             sparse = await self.inner.retrieve(query, lang=lang, limit=limit, mode="sparse")
         except Exception as error:
             self._set("down", error)
-            raise SearchUnavailable(self.contact) from first
+            raise SearchUnavailable() from first
         self._set("bm25", first)
         # the calibrated relevance threshold needs the dense cosine: BM25 alone passes on any match, and
         # the answer carries a notice that search is degraded
