@@ -12,6 +12,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -118,7 +119,7 @@ async def build_services(
     )
     index = IndexStatus()
     escalation, http = build_escalation(settings, db)
-    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold)
+    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold, embedder=embedder)
     if settings.escalation.capture:
         await captured.load()
         escalation.on_resolved.append(captured.capture)
@@ -128,7 +129,7 @@ async def build_services(
         retriever=retriever,
         generator=generator,
         escalator=escalator or escalation,
-        detector=build_detector(settings) if settings.escalation.enabled else None,
+        detector=build_detector(settings, embedder) if settings.escalation.enabled else None,
         index=index,
         recorder=AnswerRecorder(db, outbox, history_turns=settings.answer.history_turns),
         max_question_chars=settings.answer.max_question_chars,
@@ -159,7 +160,8 @@ async def build_services(
     return services
 
 
-def build_detector(settings: Settings) -> CriticalDetector:
+def build_detector(settings: Settings, embedder: Any = None) -> CriticalDetector:
+    """The incident detector; it shares the app's embedder when that is the bundled e5 model."""
     cfg = settings.escalation
     return CriticalDetector(
         cfg.phrases,
@@ -167,6 +169,7 @@ def build_detector(settings: Settings) -> CriticalDetector:
         threshold=cfg.threshold,
         always_page=cfg.always_page,
         never_page=cfg.never_page,
+        embedder=embedder,
     )
 
 
