@@ -61,6 +61,7 @@ eval: install
 bench: install
 	$(PY) -m bench.retrieval
 	$(PY) -m bench.ingest
+	$(PY) -m bench.embeddings
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
