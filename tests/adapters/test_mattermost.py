@@ -229,3 +229,9 @@ async def test_long_answer_is_split_and_markdown_hostile_text_is_escaped(core, f
     assert "@channel" not in posts[0].message and "<script>" not in posts[0].message
     joined = "\n".join(p.message for p in posts)
     assert all(f"line {i}\n" in joined for i in range(2999))
+
+
+async def test_post_text_posts_a_plain_message_to_a_channel(mm, fake) -> None:
+    ref = await mm.post_text("docs-channel", "Documentation gaps, last 7 days")  # the gaps digest
+    post = fake.posts[ref]
+    assert post.channel_id == "docs-channel" and post.message == "Documentation gaps, last 7 days"

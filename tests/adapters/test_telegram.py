@@ -281,3 +281,14 @@ async def test_long_polling_answers_and_drops_a_redelivered_update(core, fake):
     assert fake.count("deleteWebhook") == 1
     assert len(answered(fake, question["message_id"])) == 1
     assert fake.count("sendMessage") == 2
+
+
+async def test_post_text_sends_a_plain_message_to_a_chat(core, fake) -> None:
+    channel = TelegramChannel(core, settings(fake))  # the gaps digest posts through this
+    await channel.start()
+    try:
+        ref = await channel.post_text("-100123", "Documentation gaps, last 7 days")
+    finally:
+        await channel.stop()
+    [sent] = fake.sent(-100123)
+    assert sent.text == "Documentation gaps, last 7 days" and str(sent.message_id) == ref
