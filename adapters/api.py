@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.api_auth import AskCaller, FeedbackCaller
 from bot.analytics.prometheus import refresh_kpis
@@ -20,9 +21,9 @@ from bot.services import Services
 from bot.sessions import resolve_user
 from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
+from rag.urls import http_url
 
 log = structlog.get_logger(__name__)
-MAX_BODY_BYTES = 256 * 1024
 
 
 def get_services(request: Request) -> Services:
@@ -38,6 +39,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 USER_ID = Field(
     min_length=1,
     max_length=200,
+    pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL in text)
     description="Your end user's id; namespaced by the API token (docs/security.md).",
 )
 
@@ -107,7 +109,7 @@ async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> Answ
         sources=[
             SourcePublic(
                 title=s.title,
-                url=s.url,
+                url=http_url(s.url),
                 path=s.path,
                 score=s.score,
                 section=s.section,
@@ -222,22 +224,25 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields)
         return JSONResponse(error_body("invalid_input", summary, fields=fields), status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body it cannot parse: invalid UTF-8, nesting too deep; unknown routes)
+        # answer in the same JSON error shape as ours
+        ru = _lang_of(request) == "ru"
+        if exc.status_code == 400:
+            msg = "Тело запроса — не корректный JSON." if ru else "The request body is not valid JSON."
+            return JSONResponse(error_body("bad_json", msg), status_code=400)
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        return JSONResponse(
+            error_body(code.get(exc.status_code, "http_error"), detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("api.unhandled", path=request.url.path)
         ru = _lang_of(request) == "ru"
         msg = "Внутренняя ошибка. Попробуйте ещё раз." if ru else "Internal error. Please try again."
         return JSONResponse(error_body("internal", msg), status_code=500)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            ru = _lang_of(request) == "ru"
-            msg = (
-                f"Тело запроса больше {MAX_BODY_BYTES} байт."
-                if ru
-                else f"The body exceeds {MAX_BODY_BYTES} bytes."
-            )
-            return JSONResponse(error_body("too_large", msg), status_code=413)
-        return await call_next(request)

@@ -23,7 +23,7 @@ from adapters.rendering import (
     StreamRenderer,
     with_retry,
 )
-from bot.errors import OporaError
+from bot.errors import NotFound, OporaError
 from bot.feedback import record_vote
 from bot.language import detect_lang
 from bot.services import Services
@@ -139,8 +139,25 @@ async def current_vote(db: Database, *, message_id: int, user: UserRef) -> int:
     return int(found.value) if found is not None else 0
 
 
-async def press_vote(db: Database, *, message_id: int, user: UserRef, pressed: Literal[-1, 1]) -> int:
-    """A 👍/👎 button: the other one flips the vote, pressing the given one again withdraws it."""
+async def press_vote(
+    db: Database,
+    *,
+    message_id: int,
+    user: UserRef,
+    pressed: Literal[-1, 1],
+    clicked: tuple[str, str] | None = None,
+) -> int:
+    """A 👍/👎 button: the other one flips the vote, pressing the given one again withdraws it.
+
+    ``clicked`` is (platform, platform_ref) of the message whose button was pressed: the answer id the
+    button carries must be the answer posted as that message, else ``NotFound`` (a forged button value
+    cannot vote on someone else's answer).
+    """
+    if clicked is not None:
+        platform, platform_ref = clicked
+        if await answer_for_ref(db, platform=platform, platform_ref=platform_ref) != message_id:
+            log.warning("channel.vote_mismatch", platform=platform, message_id=message_id)
+            raise NotFound(f"There is no answer with id {message_id}.", f"Ответа с номером {message_id} нет.")
     value: Literal[-1, 0, 1] = (
         0 if await current_vote(db, message_id=message_id, user=user) == pressed else pressed
     )
@@ -178,18 +195,30 @@ async def thread_of_ref(db: Database, *, platform: str, platform_ref: str) -> st
 
 
 async def handle_message(
-    services: Services, incoming: Incoming, sink: Sink, *, policy: RetryPolicy | None = None
+    services: Services,
+    incoming: Incoming,
+    sink: Sink,
+    *,
+    policy: RetryPolicy | None = None,
+    per_minute: int = 0,
 ) -> Answer | None:
     """Answer one platform message in its thread: dedupe, command or streamed answer, errors in words.
 
     Returns the stored answer (``None`` for a redelivery, a command or an error). The event is claimed
     before answering: at most once, so a crash mid-answer loses that answer rather than doubling it.
+    ``per_minute`` limits each user's questions (commands are free) through the shared database limiter;
+    over it the user gets a polite reply saying when to ask again.
     """
     platform = incoming.session.platform
     if incoming.event_id and not await claim_event(
         services.db, platform=platform, event_id=incoming.event_id
     ):
         return None
+    if services.escalation is not None and not await services.escalation.should_answer(
+        incoming, mentioned=incoming.mentioned
+    ):
+        log.info("channel.human_takeover", platform=platform, session=incoming.session.as_str())
+        return None  # a human has the escalated thread now
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
     renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex, policy=policy)
 
@@ -201,6 +230,15 @@ async def handle_message(
         if reply is not None:
             await renderer.say(reply)
             return None
+        if per_minute > 0:
+            user = incoming.user
+            key = f"{platform}:user:{user.external_id}"
+            decision = await services.limiter.hit(key, limit=per_minute, per_seconds=60)
+            if not decision.allowed:
+                seconds = max(1, int(decision.retry_after + 0.999))
+                log.info("channel.user_rate_limited", platform=platform, retry_after=seconds)
+                await renderer.say(t("user_rate_limited", renderer.lang, limit=per_minute, seconds=seconds))
+                return None
         await renderer.acknowledge()
         answer = await renderer.stream(services.engine.stream(incoming), link)
     except OporaError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.types import Update
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 
 from adapters.channels import with_retry
 from adapters.formatting import TELEGRAM_LIMIT
@@ -56,7 +58,14 @@ class TelegramChannel:
     async def start(self) -> None:
         me = await with_retry("getMe", lambda: call_api("getMe", self.bot.me))
         ctx = TelegramContext(
-            self.services, me.id, me.username or "", self.settings.edit_interval, self.max_len
+            self.services,
+            me.id,
+            me.username or "",
+            self.settings.edit_interval,
+            self.max_len,
+            per_minute=self.settings.questions_per_minute,
+            allowed_users=tuple(self.settings.allowed_users),
+            allowed_chats=tuple(self.settings.allowed_chats),
         )
         self.dp.include_router(build_router(ctx))
         if self.settings.mode == "polling":
@@ -151,7 +160,14 @@ class TelegramChannel:
                 return Response(status_code=401)
             if not self.ready.is_set():
                 return Response(status_code=503)  # Telegram retries later
-            self.feed(await request.json())
+            try:
+                payload = json.loads(await request.body())
+                if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+                    raise ValueError("not an update: no integer update_id")
+                self.feed(payload)
+            except (ValueError, ValidationError) as exc:  # JSONDecodeError and bad UTF-8 are ValueErrors
+                log.warning("telegram.webhook_bad_update", error=type(exc).__name__)
+                return Response(status_code=400)
             return Response(status_code=200)
 
         return router

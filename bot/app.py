@@ -6,6 +6,8 @@ The composition root: the only module that knows every concrete class. Adapters 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,8 @@ from fastapi.staticfiles import StaticFiles
 
 from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
+from adapters.edge import install_edge
+from adapters.escalation_api import router as escalation_router
 from bot.analytics.variants import VariantStates
 from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
@@ -24,7 +28,9 @@ from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
 from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
-from bot.escalation import CriticalDetector, Escalator, LogEscalator
+from bot.escalation import CriticalDetector, Escalator
+from bot.escalation.capture import CapturedKnowledge
+from bot.escalation.wiring import build_escalation
 from bot.extractive import ExtractiveGenerator
 from bot.feedback_learning import FeedbackMemory
 from bot.followup import FollowUpSearch, LLMCondenser
@@ -32,6 +38,7 @@ from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
 from bot.leader import Leader
+from bot.lexicon_sync import run as sync_lexicons
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
 from bot.scheduler import build_scheduler
@@ -95,17 +102,18 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    escalation, http = build_escalation(settings, db)
+    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold)
+    if settings.escalation.capture:
+        await captured.load()
+        escalation.on_resolved.append(captured.capture)
     generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
         generator=generator,
-        escalator=escalator or LogEscalator(),
-        detector=(
-            CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
-            if settings.escalation.enabled
-            else None
-        ),
+        escalator=escalator or escalation,
+        detector=build_detector(settings) if settings.escalation.enabled else None,
         index=index,
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
@@ -114,6 +122,7 @@ async def build_services(
         default_lang=settings.answer.default_lang,
         access=ConfluenceAccess(db),
         contact=settings.escalation.contact,
+        captured=captured if settings.escalation.capture else None,
         followups=build_followups(settings, generator),
         boosts=build_boosts(settings, db, embedder),
     )
@@ -124,17 +133,34 @@ async def build_services(
         commands=Commands(engine),
         index=index,
         scheduler=build_scheduler(settings, db),
-        extras={"store": store, "embedder": embedder, "retriever": retriever},
+        extras={"store": store, "embedder": embedder, "retriever": retriever, "escalation_http": http},
         leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
+        escalation=escalation,
     )
     register_jobs(services.scheduler, services)
     return services
+
+
+def build_detector(settings: Settings) -> CriticalDetector:
+    cfg = settings.escalation
+    return CriticalDetector(
+        cfg.phrases,
+        cfg.patterns,
+        threshold=cfg.threshold,
+        always_page=cfg.always_page,
+        never_page=cfg.never_page,
+    )
 
 
 async def close_services(services: Services) -> None:
     if services.scheduler is not None:
         await services.scheduler.stop()
     await services.leader.stop()
+    if services.escalation is not None:
+        await services.escalation.stop()
+    http = services.extras.get("escalation_http")
+    if http is not None:
+        await http.aclose()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -190,12 +216,17 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         if settings.kb.ingest_on_start and settings.kb.paths:
             # one replica indexes (the leader); the others read the shared index it writes
             services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
+        # replicas share the leader's ru→en lexicon files through the database
+        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         if settings.scheduler.enabled and services.scheduler is not None:
             await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
         finally:
+            lexicons.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lexicons
             for channel in started:
                 try:
                     await channel.stop()
@@ -210,8 +241,14 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_edge(
+        app,
+        forwarded_allow_ips=settings.server.forwarded_allow_ips or settings.webchat.trusted_proxies,
+        max_body_bytes=settings.api.max_body_bytes,
+    )
     app.include_router(router)
     app.include_router(analytics_router)
+    app.include_router(escalation_router)
     return app
 
 

@@ -15,7 +15,16 @@ import structlog
 
 from bot.boosting import Boosts
 from bot.errors import InvalidInput
-from bot.escalation import NOT_PAGED, CriticalDetector, Escalation, Escalator, PageOutcome, page_notice
+from bot.escalation import (
+    NOT_PAGED,
+    CriticalDetector,
+    Escalation,
+    Escalator,
+    PageOutcome,
+    Verdict,
+    page_notice,
+)
+from bot.escalation.capture import CapturedHit, CapturedKnowledge
 from bot.followup import FollowUpSearch
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
@@ -33,11 +42,13 @@ from bot.types import (
     Incoming,
     Lang,
     Passage,
+    Source,
 )
 from rag.access import AccessScope
 from rag.types import ScoredChunk
 from storage.db import Database
 from storage.repositories import messages
+from storage.repositories.escalations import set_message_severity
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +97,17 @@ def to_passage(hit: ScoredChunk) -> Passage:
     )
 
 
+def captured_source(hit: CapturedHit) -> Source:
+    return Source(
+        title=hit.question[:120],
+        url=None,
+        path=f"captured/{hit.entry_id}",
+        score=round(hit.score, 4),
+        section=hit.answered_by,
+        doc_id=f"captured:{hit.entry_id}",
+    )
+
+
 class Engine:
     """Answers questions; the one place where session, retrieval, generation and storage meet."""
 
@@ -105,6 +127,7 @@ class Engine:
         default_lang: Lang = "en",
         access: AccessResolver | None = None,
         contact: str = "",
+        captured: CapturedKnowledge | None = None,
         followups: FollowUpSearch | None = None,
         boosts: Boosts | None = None,
     ) -> None:
@@ -121,6 +144,7 @@ class Engine:
         self.passages_per_page = passages_per_page
         self.default_lang = default_lang
         self.contact = contact  # how to reach a human when nobody could be paged
+        self.captured = captured  # reviewed answers from resolved escalations, answered first
         self.followups = followups or FollowUpSearch()
         self.boosts = boosts or Boosts()
 
@@ -149,7 +173,12 @@ class Engine:
         started = time.perf_counter()
         text = self.validate(incoming.text, incoming.lang)
         ctx = await open_session(
-            self.db, incoming.user, incoming.session, history_turns=self.history_turns, title=text[:80]
+            self.db,
+            incoming.user,
+            incoming.session,
+            history_turns=self.history_turns,
+            title=text[:80],
+            shareable=incoming.shareable,
         )
         lang = reply_lang(incoming.lang, ctx.language, text, self.default_lang)
         role = incoming.role or ctx.role
@@ -160,10 +189,12 @@ class Engine:
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
         answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
-        verdict = self.detector.check(text) if self.detector is not None else None
+        verdict = await self._assess(text, incoming, ctx.conversation_id, question.id)
         if verdict is not None and verdict.critical:
             answer.escalated = True
-            outcome = await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+            outcome = await self._escalate(
+                incoming, ctx, text, "detector", verdict.reasons, question.id, verdict.severity
+            )
             notice = page_notice(outcome, lang, incident=True, contact=self.contact)
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
@@ -171,10 +202,21 @@ class Engine:
         ttft_ms: int | None = None  # time to the first text the user sees (analytics: p50/p95 TTFT)
         if answer.text:
             ttft_ms = int((time.perf_counter() - started) * 1000)
-        async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
-            if ttft_ms is None and isinstance(event, AnswerDelta) and event.text:
-                ttft_ms = int((time.perf_counter() - started) * 1000)
-            yield event
+        captured = None
+        if self.captured is not None and not answer.escalated:
+            captured = await self.captured.match(text)
+        if captured is not None:  # a reviewed human answer to a near-duplicate question comes first
+            answer.provider = "captured"
+            answer.text += captured.render(lang)
+            answer.sources = [captured_source(captured)]
+            ttft_ms = ttft_ms or int((time.perf_counter() - started) * 1000)
+            yield AnswerDelta(captured.render(lang))
+            yield AnswerSources(answer.sources)
+        else:
+            async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+                if ttft_ms is None and isinstance(event, AnswerDelta) and event.text:
+                    ttft_ms = int((time.perf_counter() - started) * 1000)
+                yield event
 
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
         async with self.db.session() as s:
@@ -226,6 +268,8 @@ class Engine:
         why = getattr(outcome, "why", None) or {}
         pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k, why)
         passages = answer_passages(pages, 2 * self.top_k)
+        shown = {p.doc_id for page in pages for p in page.passages}
+        answer.restricted = any(hit.chunk.access for hit in outcome.chunks if hit.chunk.doc_id in shown)
         request = GenerationRequest(
             question=text,
             lang=lang,
@@ -278,6 +322,19 @@ class Engine:
 
         return await self.followups.search(text, history, run)
 
+    async def _assess(
+        self, text: str, incoming: Incoming, conversation_id: int, message_id: int
+    ) -> Verdict | None:
+        """The incident check, stored with the question; skipped in a thread already escalated."""
+        if self.detector is None or await self.escalator.active(conversation_id):
+            return None
+        verdict = await self.detector.assess(text, incoming.session)
+        async with self.db.session() as s:
+            await set_message_severity(
+                s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
+            )
+        return verdict
+
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""
         ctx = await open_session(self.db, incoming.user, incoming.session, history_turns=1)
@@ -286,8 +343,16 @@ class Engine:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
+        last = recent[-1] if recent else None
         outcome = await self._escalate(
-            incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
+            incoming,
+            ctx,
+            incoming.text,
+            "user_request",
+            (),
+            last.id if last else None,
+            "high",
+            answer=last.text if last is not None and last.kind == "answer" else "",
         )
         return page_notice(outcome, lang, incident=False, contact=self.contact)
 
@@ -299,6 +364,8 @@ class Engine:
         reason: str,
         details: tuple[str, ...],
         message_id: int | None,
+        severity: str = "critical",
+        answer: str = "",
     ) -> PageOutcome:
         try:
             return await self.escalator.escalate(
@@ -310,6 +377,8 @@ class Engine:
                     conversation_id=ctx.conversation_id,
                     message_id=message_id,
                     details=details,
+                    severity=severity,
+                    answer=answer,
                 )
             )
         except Exception:  # paging must never cost the user the answer; and nobody was paged

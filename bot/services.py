@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.commands import Commands
 from bot.config import Settings
 from bot.engine import Engine
+from bot.escalation.service import EscalationService
 from bot.history import History
 from bot.indexing import IndexStatus
 from bot.leader import Leader
@@ -28,6 +29,7 @@ class Services:
     index: IndexStatus
     scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
+    escalation: EscalationService | None = None  # paging, lifecycle, takeover (None: not wired)
     leader: Leader = field(default_factory=Leader.single)  # runs the work only one replica may do
 
     @property

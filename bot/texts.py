@@ -5,6 +5,12 @@ from __future__ import annotations
 from bot.types import Lang
 
 TEXTS: dict[str, dict[Lang, str]] = {
+    "user_rate_limited": {
+        "en": "You are asking faster than I can keep up: at most {limit} questions a minute. "
+        "Please ask again in {seconds} s.",
+        "ru": "Вы задаёте вопросы быстрее, чем я успеваю: не больше {limit} в минуту. "
+        "Пожалуйста, спросите снова через {seconds} с.",
+    },
     "abstain": {
         "en": "I did not find this in the documentation, so I won't guess. "
         "Would you like me to call a human? Reply “human” or press the button.",
@@ -48,6 +54,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "page_delivered": {
         "en": "Update: I paged {who}, who will reply in this thread.",
         "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
+    "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
+    "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},
+    "captured_by": {
+        "en": "— answered by {person}, {date} (from an earlier escalated thread)",
+        "ru": "— ответ дал(а) {person}, {date} (из прошлого обращения к дежурному)",
     },
     "oncall_generic": {"en": "the on-call engineer", "ru": "дежурного инженера"},
     "oncall_person": {"en": "{name} (on call)", "ru": "{name} (дежурный)"},

@@ -61,6 +61,9 @@ class Incoming:
         lang: forced reply language; detected from the text when ``None``.
         role: the asker's role, picks the prompt template (``None``: the user's stored role).
         event_id: the platform's event/update id, used to drop redelivered events.
+        mentioned: the bot was @-mentioned (where a human took over a thread, it answers only then).
+        shareable: asked where others may see it (web chat, a public channel): the question may then be shown
+            as a popular one once enough people asked it. False for DMs, private channels and API calls.
         extras: the raw platform payload, for the adapter only.
     """
 
@@ -70,6 +73,8 @@ class Incoming:
     lang: Lang | None = None
     role: str | None = None
     event_id: str | None = None
+    mentioned: bool = False
+    shareable: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
     private: bool = False  # a direct message or the web chat: restricted pages the asker may read are used
 
@@ -113,6 +118,7 @@ class Answer:
     variant: str | None = None
     notice: str | None = None
     query: str | None = None  # what was searched: the question, or its standalone rewrite in a thread
+    restricted: bool = False  # built on restricted pages (rag.access): keep it out of shared views/analytics
 
 
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
