@@ -64,6 +64,9 @@ bench: install
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
+	$(PY) -m bench.followup_cv
+	$(PY) -m bench.roles_cv
+	$(PY) -m bench.feedback_replay
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

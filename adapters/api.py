@@ -57,6 +57,8 @@ class SourcePublic(BaseModel):
     path: str | None
     score: float
     section: str | None = None
+    sections: list[str] = []  # every section of the page the answer drew on
+    why: list[str] = []  # what besides the text moved the page (a vote, the asker's role)
 
 
 class AnswerPublic(BaseModel):
@@ -102,7 +104,15 @@ async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> Answ
     return AnswerPublic(
         answer=answer.text,
         sources=[
-            SourcePublic(title=s.title, url=s.url, path=s.path, score=s.score, section=s.section)
+            SourcePublic(
+                title=s.title,
+                url=s.url,
+                path=s.path,
+                score=s.score,
+                section=s.section,
+                sections=list(s.sections),
+                why=list(s.why),
+            )
             for s in answer.sources
         ],
         abstained=answer.abstained,
@@ -160,6 +170,11 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # readiness reports, it does not raise
             checks["vector_store"], ok = f"error: {type(exc).__name__}", False
     checks["index"] = services.index.as_dict()
+    if services.scheduler is not None:
+        try:
+            checks["scheduler"] = await services.scheduler.status()
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["scheduler"] = f"error: {type(exc).__name__}"
     checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 

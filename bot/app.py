@@ -17,13 +17,19 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
+from bot.analytics.variants import VariantStates
+from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
+from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator, LogEscalator
 from bot.extractive import ExtractiveGenerator
+from bot.feedback_learning import FeedbackMemory
+from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
@@ -31,8 +37,12 @@ from bot.leader import Leader
 from bot.lexicon_sync import run as sync_lexicons
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
+from bot.scheduler import build_scheduler
+from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
+from rag.feedback_boost import FeedbackWeights
+from rag.types import Embedder
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -44,11 +54,31 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     extractive = ExtractiveGenerator(
         passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
     )
-    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    llm = LLMAnswerGenerator.from_settings(
+        settings, fallback=extractive, cache_store=SqlCacheStore(db), variant_states=VariantStates(db)
+    )
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
     return llm
+
+
+def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpSearch:
+    """Follow-ups are fused offline; the LLM condenses them first when one answers (``bot.followup``)."""
+    cfg = settings.ranking.followup
+    router = getattr(generator, "router", None) if cfg.llm else None
+    condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
+    return FollowUpSearch(thread_weight=cfg.thread_weight, condenser=condenser)
+
+
+def build_boosts(settings: Settings, db: Database, embedder: Embedder) -> Boosts:
+    """The asker's role and the stored votes as bounded page boosts (``bot.boosting``)."""
+    fb = settings.ranking.feedback
+    memory = None
+    if fb.enabled:
+        weights = FeedbackWeights(fb.weight, fb.max_boost, fb.half_life_days, fb.min_similarity)
+        memory = FeedbackMemory(db, embedder, weights, refresh_seconds=fb.refresh_seconds)
+    return Boosts(role_boost=settings.ranking.roles.boost, feedback=memory)
 
 
 async def build_services(
@@ -68,10 +98,11 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
-        generator=generator or build_generator(settings, db),
+        generator=generator,
         escalator=escalator or LogEscalator(),
         detector=(
             CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
@@ -82,21 +113,32 @@ async def build_services(
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
+        passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
+        access=ConfluenceAccess(db),
         contact=settings.escalation.contact,
+        followups=build_followups(settings, generator),
+        boosts=build_boosts(settings, db, embedder),
     )
-    return Services(
+    scheduler = build_scheduler(settings, db)
+    services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
+        scheduler=scheduler,
         extras={"store": store, "embedder": embedder, "retriever": retriever},
-        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
+        # leader-only work follows the scheduler's lease; the scheduler starts it (unless it is disabled)
+        leader=Leader(scheduler.lease, start_lease=not settings.scheduler.enabled),
     )
+    register_jobs(services.scheduler, services)
+    return services
 
 
 async def close_services(services: Services) -> None:
+    if services.scheduler is not None:
+        await services.scheduler.stop()
     await services.leader.stop()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
@@ -152,6 +194,8 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         if settings.kb.ingest_on_start and settings.kb.paths:
             # one replica indexes (the leader); the others read the shared index it writes
             services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
+        if settings.scheduler.enabled and services.scheduler is not None:
+            await services.scheduler.start()
         # replicas share the leader's ru→en lexicon files through the database
         lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
@@ -176,6 +220,7 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(analytics_router)
     return app
 
 

@@ -12,6 +12,7 @@ from bot.history import History
 from bot.indexing import IndexStatus
 from bot.leader import Leader
 from bot.ratelimit import RateLimiter
+from bot.scheduler import Scheduler
 from bot.tokens import Tokens
 from storage.db import Database
 
@@ -25,8 +26,9 @@ class Services:
     engine: Engine
     commands: Commands
     index: IndexStatus
+    scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
-    leader: Leader = field(default_factory=Leader.single)  # runs the work only one replica may do
+    leader: Leader = field(default_factory=Leader)  # runs the work only one replica may do
 
     @property
     def history(self) -> History:

@@ -47,6 +47,7 @@ class UserRef:
     display_name: str | None = None
     is_bot: bool = False
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    email: str | None = None  # as the platform (or a trusted proxy) vouches for it; maps to Confluence users
 
 
 @dataclass(slots=True)
@@ -70,11 +71,17 @@ class Incoming:
     role: str | None = None
     event_id: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # a direct message or the web chat: restricted pages the asker may read are used
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A document an answer draws on, numbered as cited in the answer ([1], [2], ...)."""
+    """A page an answer draws on, numbered as cited in the answer ([1], [2], ...).
+
+    ``section`` is the first section used; ``sections`` all the sections of the page the answer was given.
+    ``why`` explains the page's place in the ranking when something beyond the text moved it (a vote, the
+    asker's role).
+    """
 
     title: str
     url: str | None
@@ -82,6 +89,9 @@ class Source:
     score: float
     section: str | None = None
     doc_id: str | None = None
+    sections: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+    version: int = 0  # the page version the answer drew on (votes judge that version)
 
 
 @dataclass(slots=True)
@@ -99,6 +109,7 @@ class Answer:
     provider: str | None = None
     variant: str | None = None
     notice: str | None = None
+    query: str | None = None  # what was searched: the question, or its standalone rewrite in a thread
 
 
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
@@ -165,3 +176,4 @@ class Passage:
     lang: str | None
     score: float
     version: int = 1
+    page: int = 0  # its page's number among the answer's sources ([n]); 0: numbered by its own position

@@ -66,6 +66,7 @@ class WebChat:
             session=key,
             role=msg.role,
             extras={"request_id": msg.request_id},
+            private=True,  # the web chat is one person's: their restricted Confluence pages may be used
         )
         await self.runs.start(key.as_str(), self._answer(incoming, msg.request_id, lang, send))
 

@@ -47,7 +47,12 @@ def source_dicts(sources: list[Any]) -> list[dict[str, Any]]:
     for n, src in enumerate(sources, start=1):
         data = asdict(src) if not isinstance(src, dict) else dict(src)
         out.append(
-            {"n": n, **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")}}
+            {
+                "n": n,
+                **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")},
+                "sections": list(data.get("sections") or ([data["section"]] if data.get("section") else [])),
+                "why": list(data.get("why") or []),
+            }
         )
     return out
 

@@ -10,23 +10,30 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import structlog
 from qdrant_client import AsyncQdrantClient, models
 
+from rag.access import ACCESS_FIELD, AccessScope
 from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, Hit, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
 
 
-def _filter(filters: dict[str, str] | None) -> models.Filter | None:
-    if not filters:
-        return None
-    return models.Filter(
-        must=[models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in filters.items()]
-    )
+def _filter(filters: dict[str, str] | None, access: AccessScope | None = None) -> models.Filter:
+    """Field matches, and the permission filter: public points, or restricted ones the scope may read."""
+    must: list[Any] = [
+        models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in (filters or {}).items()
+    ]
+    should: list[Any] = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACCESS_FIELD))]
+    if access is not None and access.principals:
+        should.append(
+            models.FieldCondition(key=ACCESS_FIELD, match=models.MatchAny(any=sorted(access.principals)))
+        )
+    return models.Filter(must=must or None, should=should)
 
 
 def _sparse(vec: SparseVector) -> models.SparseVector:
@@ -151,8 +158,7 @@ class QdrantServerStore:
             await self._client.upsert(self.collection, points=points, wait=True)
 
     async def delete_doc(self, doc_id: str) -> None:
-        flt = _filter({"doc_id": doc_id})
-        assert flt is not None
+        flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))])
         await self._client.delete(
             self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
         )
@@ -197,13 +203,14 @@ class QdrantServerStore:
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         """Dense and BM25 prefetches fused with RRF in one request; per-retriever scores attached.
 
         qdrant-client's RRF takes no weights, so ``weights``/``rrf_k`` apply only where the server
         supports parametrised RRF; the reranker downstream sees the per-retriever scores either way.
         """
-        flt = _filter(filters)
+        flt = _filter(filters, access)  # rag.access: None searches public points only
         dv, sv = [float(x) for x in dense], _sparse(sparse)
         fused = models.QueryRequest(
             prefetch=[
@@ -223,24 +230,34 @@ class QdrantServerStore:
         return merge_hits(f, d, s, dense)
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = models.QueryRequest(
             query=[float(x) for x in dense],
             using=DENSE,
             limit=limit,
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._batch([q])
         return merge_hits(hits, hits, [])
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
-        q = models.QueryRequest(
-            query=_sparse(sparse), using=SPARSE, limit=limit, filter=_filter(filters), with_payload=True
-        )
+        flt = _filter(filters, access)
+        sv = _sparse(sparse)
+        q = models.QueryRequest(query=sv, using=SPARSE, limit=limit, filter=flt, with_payload=True)
         (hits,) = await self._batch([q])
         return merge_hits(hits, [], hits)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from bot.engine import retrieval_query
 from bot.errors import InvalidInput
-from bot.generation import Turn
 from bot.texts import t
 from bot.types import (
     AnswerDelta,
@@ -54,14 +54,6 @@ async def test_thread_history_is_kept_and_follow_up_uses_it(core):
     assert [m.kind for m in history] == ["question", "answer", "question", "answer"]
 
 
-def test_follow_up_query_joins_the_previous_question():
-    history = [Turn("user", "How do I roll back a helm release?"), Turn("assistant", "...")]
-    assert retrieval_query("and on stage?", history).startswith("How do I roll back")
-    long_question = "What is the difference between helm upgrade --install and helm install in CI pipelines?"
-    assert retrieval_query(long_question, history) == long_question
-    assert retrieval_query("and on stage?", []) == "and on stage?"
-
-
 async def test_partial_index_adds_a_notice(core):
     core.index.begin(["kb"])
     core.index.progress(docs_done=1, docs_total=4, chunks_done=10)
@@ -105,3 +97,13 @@ async def test_human_request_escalates_the_last_answer(core):
     async with core.db.session() as s:
         stored = await messages.get_message(s, message_id=answer.message_id)
     assert stored.escalated
+
+
+async def test_sources_are_distinct_pages_and_citations_point_at_them(core):
+    answer = await core.engine.ask(incoming("helm rollback to a previous revision of a release"))
+    docs = [s.doc_id for s in answer.sources]
+    assert len(docs) == len(set(docs)) and 2 < len(docs) <= 5
+    assert all(s.sections and s.sections[0] == s.section for s in answer.sources if s.section)
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert cited and cited <= set(range(1, len(docs) + 1))
+    assert answer.query == "helm rollback to a previous revision of a release"

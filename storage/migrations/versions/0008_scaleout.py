@@ -1,7 +1,7 @@
 """Scale-out: answers in flight, visible to every replica
 
 Revision ID: 0008_scaleout
-Revises: 0003_escalation
+Revises: 0005_analytics
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_scaleout"
-down_revision = "0003_escalation"
+down_revision = "0005_analytics"
 branch_labels = None
 depends_on = None
 
