@@ -498,7 +498,8 @@ async def run(out: Out = print) -> dict[str, Any]:
         )
         if built.returncode != 0:
             raise RuntimeError(built.stdout[-2000:] + built.stderr[-2000:])
-        out(f"index built once: opora ingest → {built.stdout.strip().splitlines()[-1]}")
+        summary = [line for line in built.stdout.splitlines() if "added" in line] or ["?"]
+        out(f"index built once: opora ingest → {summary[-1].strip()}")
         out("qdrant-client local mode, a second process on the same folder: " + local_mode_shared(root))
         out("→ each replica opens its own copy of the built index (a Qdrant server is shared instead)")
         results = await phase_one(root, env, fakes, out)
