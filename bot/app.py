@@ -143,17 +143,19 @@ async def build_services(
         followups=build_followups(settings, generator),
         boosts=build_boosts(settings, db, embedder),
     )
+    scheduler = build_scheduler(settings, db)
     services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
-        scheduler=build_scheduler(settings, db),
+        scheduler=scheduler,
         extras={"store": store, "embedder": embedder, "retriever": retriever, "escalation_http": http},
         admission=Admission(res.max_concurrent_answers, res.answer_queue),
         outbox=outbox,
-        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
+        # leader-only work follows the scheduler's lease; the scheduler starts it (unless it is disabled)
+        leader=Leader(scheduler.lease, start_lease=not settings.scheduler.enabled),
         escalation=escalation,
     )
     register_jobs(services.scheduler, services)
@@ -239,10 +241,10 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         if settings.kb.ingest_on_start and settings.kb.paths:
             # one replica indexes (the leader); the others read the shared index it writes
             services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
-        # replicas share the leader's ru→en lexicon files through the database
-        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         if settings.scheduler.enabled and services.scheduler is not None:
             await services.scheduler.start()
+        # replicas share the leader's ru→en lexicon files through the database
+        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
