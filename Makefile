@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test webchat browser-deps lint format bench eval clean
+.PHONY: run test install install-test webchat browser-deps proxy-deps lint format bench eval clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,13 +32,18 @@ browser-deps:
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto color emoji" || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
+## The proxy-mode test runs Opora behind Debian's nginx; installed here when missing (never started as a service).
+proxy-deps:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 ## Everything CI runs: lint, the web chat's unit tests (vitest), then the whole pytest suite
 ## (storage on SQLite and PostgreSQL, fakes for every messenger and LLM, browser tests in chromium).
-test: install browser-deps webchat lint
+test: install browser-deps proxy-deps webchat lint
 	cd webchat && npm test
 	$(VENV)/bin/pytest -q -ra
 
@@ -55,6 +60,7 @@ bench: install
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
+	$(PY) -m bench.hostile
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache
