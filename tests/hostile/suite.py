@@ -177,6 +177,8 @@ def markup_problems(surface: str, rendered: str) -> list[str]:
             if re.search(r"href=\"(?!https?://)", tag) or re.search(r"\son\w+=", tag.lower()):
                 problems.append(f"unsafe link or handler in {tag}")
     elif surface == "mattermost":
+        # code spans and fenced blocks are literal in Markdown: look only at the rest
+        rendered = re.sub(r"(`{3,}).*?\1|`[^`\n]*`", "", rendered, flags=re.DOTALL)
         if re.search(r"(?<!\\)\]\((?!https?://)", rendered) or re.search(r"(?<!\\)!\[", rendered):
             problems.append("unsafe link or image")
         if re.search(r"(?<![\w\\])@(channel|here|all)\b", rendered):
