@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.api_auth import AskCaller, FeedbackCaller
+from bot.analytics.prometheus import refresh_kpis
 from bot.errors import NotFound, NotReady, OporaError, Unauthorized
 from bot.feedback import record_vote
 from bot.services import Services
@@ -59,6 +60,8 @@ class SourcePublic(BaseModel):
     path: str | None
     score: float
     section: str | None = None
+    sections: list[str] = []  # every section of the page the answer drew on
+    why: list[str] = []  # what besides the text moved the page (a vote, the asker's role)
 
 
 class AnswerPublic(BaseModel):
@@ -104,7 +107,15 @@ async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> Answ
     return AnswerPublic(
         answer=answer.text,
         sources=[
-            SourcePublic(title=s.title, url=http_url(s.url), path=s.path, score=s.score, section=s.section)
+            SourcePublic(
+                title=s.title,
+                url=http_url(s.url),
+                path=s.path,
+                score=s.score,
+                section=s.section,
+                sections=list(s.sections),
+                why=list(s.why),
+            )
             for s in answer.sources
         ],
         abstained=answer.abstained,
@@ -162,11 +173,20 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # readiness reports, it does not raise
             checks["vector_store"], ok = f"error: {type(exc).__name__}", False
     checks["index"] = services.index.as_dict()
+    if services.scheduler is not None:
+        try:
+            checks["scheduler"] = await services.scheduler.status()
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["scheduler"] = f"error: {type(exc).__name__}"
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None:
+        await refresh_kpis(services)  # the opora_kpi_* gauges, recomputed at most once a minute
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -214,6 +214,11 @@ async def handle_message(
         services.db, platform=platform, event_id=incoming.event_id
     ):
         return None
+    if services.escalation is not None and not await services.escalation.should_answer(
+        incoming, mentioned=incoming.mentioned
+    ):
+        log.info("channel.human_takeover", platform=platform, session=incoming.session.as_str())
+        return None  # a human has the escalated thread now
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
     renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex, policy=policy)
 

@@ -259,7 +259,8 @@ def canonical(draft: Draft) -> str:
     if draft.sources:
         lines = [f"**{t('sources', draft.lang)}**"]
         for n, src in enumerate(draft.sources, 1):
-            title = escape_markdown(src.title + (f" — {src.section}" if src.section else ""))
+            sections = "; ".join(src.sections) if src.sections else src.section
+            title = escape_markdown(src.title + (f" — {sections}" if sections else ""))
             url = http_url(src.url)
             lines.append(f"\\[{n}\\] [{title}]({url})" if url else f"\\[{n}\\] {title}")
         parts.append("\n".join(lines))

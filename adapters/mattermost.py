@@ -73,16 +73,26 @@ class MattermostChannel:
     async def start(self) -> None:
         me = await self.client.me()
         self.bot_user_id, self.username = me["id"], me.get("username", "")
-        self._listener = asyncio.create_task(self.client.listen(self._on_event), name="mattermost-ws")
-        async with asyncio.timeout(30):
-            await self.client.connected.wait()
+        # one websocket consumer (the leader replica): every consumer would see, and answer, every post;
+        # the others serve the action URL over HTTP
+        self.services.leader.lead("mattermost-ws", self._listen)
+        if self.services.leader.is_leader:
+            async with asyncio.timeout(30):
+                await self.client.connected.wait()
         if self.actions is None:
             log.warning("mattermost.buttons_disabled", reason="action_url or action_token not set")
         log.info("mattermost.started", bot=self.username)
 
+    async def _listen(self) -> None:
+        self._listener = asyncio.current_task()
+        try:
+            await self.client.listen(self._on_event)
+        finally:  # cancelled when this replica stops leading: the next leader connects afresh
+            self.client.connected.clear()
+
     async def stop(self) -> None:
         await self.client.close()
-        if self._listener is not None:
+        if self._listener is not None and self._listener is not asyncio.current_task():
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
         for task in list(self._tasks):
@@ -153,6 +163,7 @@ class MattermostChannel:
             user=user,
             session=key,
             event_id=post["id"],
+            mentioned=mentioned,
             shareable=data.get("channel_type") == "O",  # open channels only
         )
         sink = self._sink(post["channel_id"], key.thread, post["id"])
@@ -202,6 +213,13 @@ class MattermostChannel:
     async def _on_action(self, body: ActionRequest) -> dict[str, Any]:
         db, lang = self.services.db, self.services.settings.answer.default_lang
         user = UserRef(PLATFORM, body.user_id, display_name=body.user_name or None)
+        if str(body.context.get("action", "")).startswith("opora_esc_") and self.services.escalation:
+            reply = await self.services.escalation.press(
+                str(body.context["action"]),
+                int(body.context.get("escalation_id", 0)),
+                by=body.user_name or body.user_id,
+            )
+            return {"ephemeral_text": reply}
         message_id = int(body.context.get("message_id", 0))
         if body.context.get("action") == "human":
             key = await session_of_answer(db, message_id=message_id)

@@ -28,6 +28,7 @@ from adapters.rendering import Draft
 from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink, call, capabilities, ref
 from bot.config import SlackSettings
 from bot.errors import OporaError
+from bot.escalation.messenger_targets import ACK_ACTION, RESOLVE_ACTION
 from bot.language import detect_lang
 from bot.services import Services
 from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
@@ -130,6 +131,8 @@ class SlackChannel:
         app.action(ACTION_UP)(self._on_button)
         app.action(ACTION_DOWN)(self._on_button)
         app.action(ACTION_HUMAN)(self._on_button)
+        app.action(ACK_ACTION)(self._on_lifecycle)
+        app.action(RESOLVE_ACTION)(self._on_lifecycle)
         app.command("/opora")(self._on_command)
 
     async def _allowlist(self, body: dict[str, Any], next: Any) -> Any:
@@ -140,7 +143,7 @@ class SlackChannel:
         return BoltResponse(status=200, body="")  # acknowledged, so Slack does not retry, and ignored
 
     async def _on_mention(self, event: dict[str, Any]) -> None:
-        await self._answer(event, dm=False)
+        await self._answer(event, dm=False, mentioned=True)
 
     async def _on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         if (
@@ -159,7 +162,7 @@ class SlackChannel:
         if await channels.answers_in(self.services.db, key):
             await self._answer(event, dm=False)
 
-    async def _answer(self, event: dict[str, Any], *, dm: bool) -> None:
+    async def _answer(self, event: dict[str, Any], *, dm: bool, mentioned: bool = False) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return
         channel, ts, thread_ts = event["channel"], event["ts"], event.get("thread_ts")
@@ -174,6 +177,7 @@ class SlackChannel:
             user=await self._user(event["user"]),
             session=key,
             event_id=f"{channel}:{ts}",
+            mentioned=mentioned,
             # only messages known to be in a public channel; app_mention carries no channel_type
             shareable=event.get("channel_type") == "channel",
             extras={"event": event},
@@ -232,6 +236,22 @@ class SlackChannel:
             log.info("slack.vote_refused", code=exc.code)
             return
         log.info("slack.button_vote", message_id=message_id, value=value, source=str(VoteSource.BUTTON))
+
+    async def _on_lifecycle(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Acknowledge / Resolve on a page posted in a target channel."""
+        await ack()
+        if self.services.escalation is None:
+            return
+        user = await self._user(body["user"]["id"])
+        reply = await self.services.escalation.press(
+            action["action_id"], int(action["value"]), by=user.display_name or user.external_id
+        )
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        await call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(channel=channel, thread_ts=message.get("ts"), text=reply),
+        )
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         """``/opora <text>``: a command (help, role, lang, new, human) or a question, answered privately."""

@@ -3,7 +3,8 @@
 Webhook mode: Telegram POSTs updates to ``settings.telegram.webhook_path``; the request must carry the
 ``X-Telegram-Bot-Api-Secret-Token`` header we registered, else 401 and nothing happens. The update is
 handled in the background so Telegram gets its 200 at once; a retried delivery is dropped by update_id.
-Polling mode: the webhook is removed and aiogram long-polls ``getUpdates``.
+Polling mode: the webhook is removed and aiogram long-polls ``getUpdates`` — in the leader replica only
+(``bot.leader``), since Telegram allows one consumer per bot; webhook mode works on every replica.
 """
 
 from __future__ import annotations
@@ -68,17 +69,8 @@ class TelegramChannel:
         )
         self.dp.include_router(build_router(ctx))
         if self.settings.mode == "polling":
-            await call_api("deleteWebhook", lambda: self.bot.delete_webhook(drop_pending_updates=False))
-            self._polling = asyncio.create_task(
-                self.dp.start_polling(
-                    self.bot,
-                    handle_signals=False,
-                    close_bot_session=False,
-                    allowed_updates=ALLOWED_UPDATES,
-                    polling_timeout=self.settings.polling_timeout,
-                ),
-                name="telegram-polling",
-            )
+            # getUpdates allows one consumer per bot: of several replicas only the leader polls
+            self.services.leader.lead("telegram-polling", self._poll)
         elif self.settings.webhook_url:
             secret = self.settings.webhook_secret.get_secret_value()  # type: ignore[union-attr]
             await call_api(
@@ -92,13 +84,37 @@ class TelegramChannel:
         self.ready.set()
         log.info("telegram.started", mode=self.settings.mode, bot=me.username)
 
+    async def _poll(self) -> None:
+        """Long-poll until cancelled (this replica stops leading) or stopped."""
+        await call_api("deleteWebhook", lambda: self.bot.delete_webhook(drop_pending_updates=False))
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=ALLOWED_UPDATES,
+                polling_timeout=self.settings.polling_timeout,
+            ),
+            name="telegram-polling",
+        )
+        try:
+            await asyncio.shield(self._polling)
+        except asyncio.CancelledError:
+            await self._stop_polling()
+            raise
+
+    async def _stop_polling(self) -> None:
+        polling, self._polling = self._polling, None
+        if polling is None or polling.done():
+            return
+        try:
+            await self.dp.stop_polling()
+        except RuntimeError:  # polling had not started yet
+            polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+
     async def stop(self) -> None:
-        if self._polling is not None:
-            try:
-                await self.dp.stop_polling()
-            except RuntimeError:  # polling had not started yet
-                self._polling.cancel()
-            await asyncio.gather(self._polling, return_exceptions=True)
+        await self._stop_polling()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

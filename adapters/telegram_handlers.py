@@ -165,16 +165,27 @@ class Addressed(Filter):
             in_thread and await answers_in(self.ctx.services.db, key)
         ):
             return False
-        return {"key": key, "question": question}
+        return {"key": key, "question": question, "mentioned": mentioned}
 
 
 async def _answer(
-    ctx: TelegramContext, bot: Bot, message: Message, key: SessionKey, text: str, event_id: str
+    ctx: TelegramContext,
+    bot: Bot,
+    message: Message,
+    key: SessionKey,
+    text: str,
+    event_id: str,
+    mentioned: bool = False,
 ):
     assert message.from_user is not None
     public = message.chat.type in ("group", "supergroup") and bool(message.chat.username)
     incoming = Incoming(
-        text=text, user=user_ref(message.from_user), session=key, event_id=event_id, shareable=public
+        text=text,
+        user=user_ref(message.from_user),
+        session=key,
+        event_id=event_id,
+        shareable=public,
+        mentioned=mentioned,
     )
     topic = message.message_thread_id if message.is_topic_message else None
     sink = TelegramSink(
@@ -211,8 +222,10 @@ def build_router(ctx: TelegramContext) -> Router:
         await _answer(ctx, bot, message, key, message.text or "", update_event_id(ctx, data))
 
     @router.message(F.text, Addressed(ctx))
-    async def group_question(message: Message, bot: Bot, key: SessionKey, question: str, **data: Any) -> None:
-        await _answer(ctx, bot, message, key, question, update_event_id(ctx, data))
+    async def group_question(
+        message: Message, bot: Bot, key: SessionKey, question: str, mentioned: bool, **data: Any
+    ) -> None:
+        await _answer(ctx, bot, message, key, question, update_event_id(ctx, data), mentioned)
 
     @router.message_reaction()
     async def reaction(event: MessageReactionUpdated) -> None:
@@ -244,6 +257,18 @@ def build_router(ctx: TelegramContext) -> Router:
             await query.answer(text=exc.message(lang))
             return
         await query.answer(text=t("vote_recorded" if value else "vote_withdrawn", lang))
+
+    @router.callback_query(F.data.startswith("opora_esc_"))
+    async def lifecycle_button(query: CallbackQuery) -> None:
+        """Acknowledge / Resolve on a page posted in a target chat."""
+        action_id, _, escalation_id = (query.data or "").rpartition(":")
+        service = ctx.services.escalation
+        if service is None or not escalation_id.isdigit():
+            await query.answer()
+            return
+        who = query.from_user.full_name or str(query.from_user.id)
+        reply = await service.press(action_id, int(escalation_id), by=who, lang=user_lang(query.from_user))
+        await query.answer(text=reply)
 
     @router.callback_query(F.data.startswith("h:"))
     async def human_button(query: CallbackQuery, bot: Bot) -> None:

@@ -7,31 +7,46 @@ The composition root: the only module that knows every concrete class. Adapters 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.analytics_api import router as analytics_router
 from adapters.api import install_error_handlers, router
 from adapters.edge import install_edge
+from adapters.escalation_api import router as escalation_router
+from bot.analytics.variants import VariantStates
+from bot.boosting import Boosts
 from bot.cache_store import SqlCacheStore
 from bot.commands import Commands
 from bot.config import REPO_ROOT, Settings
+from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
-from bot.escalation import CriticalDetector, Escalator, LogEscalator
+from bot.escalation import CriticalDetector, Escalator
+from bot.escalation.capture import CapturedKnowledge
+from bot.escalation.wiring import build_escalation
 from bot.extractive import ExtractiveGenerator
+from bot.feedback_learning import FeedbackMemory
+from bot.followup import FollowUpSearch, LLMCondenser
 from bot.generation import AnswerGenerator
 from bot.indexing import IndexStatus
 from bot.ingest_job import run_ingest
+from bot.leader import Leader
+from bot.lexicon_sync import run as sync_lexicons
 from bot.llm_answer import LLMAnswerGenerator
 from bot.retrieval_cache import CachedRetriever
+from bot.scheduler import build_scheduler
+from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
 from rag.factory import build_embedder, build_retriever, build_store
+from rag.feedback_boost import FeedbackWeights
+from rag.types import Embedder
 from storage.db import Database
 
 log = structlog.get_logger(__name__)
@@ -43,11 +58,31 @@ def build_generator(settings: Settings, db: Database) -> AnswerGenerator:
     extractive = ExtractiveGenerator(
         passages=settings.answer.extractive_passages, budget=settings.answer.extractive_budget
     )
-    llm = LLMAnswerGenerator.from_settings(settings, fallback=extractive, cache_store=SqlCacheStore(db))
+    llm = LLMAnswerGenerator.from_settings(
+        settings, fallback=extractive, cache_store=SqlCacheStore(db), variant_states=VariantStates(db)
+    )
     if llm is None:
         log.info("answers.extractive", reason="no LLM provider has credentials")
         return extractive
     return llm
+
+
+def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpSearch:
+    """Follow-ups are fused offline; the LLM condenses them first when one answers (``bot.followup``)."""
+    cfg = settings.ranking.followup
+    router = getattr(generator, "router", None) if cfg.llm else None
+    condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
+    return FollowUpSearch(thread_weight=cfg.thread_weight, condenser=condenser)
+
+
+def build_boosts(settings: Settings, db: Database, embedder: Embedder) -> Boosts:
+    """The asker's role and the stored votes as bounded page boosts (``bot.boosting``)."""
+    fb = settings.ranking.feedback
+    memory = None
+    if fb.enabled:
+        weights = FeedbackWeights(fb.weight, fb.max_boost, fb.half_life_days, fb.min_similarity)
+        memory = FeedbackMemory(db, embedder, weights, refresh_seconds=fb.refresh_seconds)
+    return Boosts(role_boost=settings.ranking.roles.boost, feedback=memory)
 
 
 async def build_services(
@@ -55,8 +90,10 @@ async def build_services(
 ) -> Services:
     """Everything the adapters need, connected and migrated. Close with ``close_services``."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    await db.migrate()
+    dbs = settings.database
+    db = Database(settings.resolved_database_url, pool_size=dbs.pool_size, max_overflow=dbs.max_overflow)
+    if dbs.migrate_on_start:
+        await db.migrate()  # safe with several replicas: they queue on an advisory lock
     embedder = build_embedder(settings)
     store = build_store(settings)
     retriever = CachedRetriever(
@@ -65,34 +102,65 @@ async def build_services(
         ttl=settings.retrieval.cache_ttl,
     )
     index = IndexStatus()
+    escalation, http = build_escalation(settings, db)
+    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold)
+    if settings.escalation.capture:
+        await captured.load()
+        escalation.on_resolved.append(captured.capture)
+    generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
-        generator=generator or build_generator(settings, db),
-        escalator=escalator or LogEscalator(),
-        detector=(
-            CriticalDetector(settings.escalation.phrases, settings.escalation.patterns)
-            if settings.escalation.enabled
-            else None
-        ),
+        generator=generator,
+        escalator=escalator or escalation,
+        detector=build_detector(settings) if settings.escalation.enabled else None,
         index=index,
         max_question_chars=settings.answer.max_question_chars,
         history_turns=settings.answer.history_turns,
         top_k=settings.retrieval.top_k,
+        passages_per_page=settings.retrieval.max_chunks_per_doc,
         default_lang=settings.answer.default_lang,
+        access=ConfluenceAccess(db),
         contact=settings.escalation.contact,
+        captured=captured if settings.escalation.capture else None,
+        followups=build_followups(settings, generator),
+        boosts=build_boosts(settings, db, embedder),
     )
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
-        extras={"store": store, "embedder": embedder, "retriever": retriever},
+        scheduler=build_scheduler(settings, db),
+        extras={"store": store, "embedder": embedder, "retriever": retriever, "escalation_http": http},
+        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
+        escalation=escalation,
+    )
+    register_jobs(services.scheduler, services)
+    return services
+
+
+def build_detector(settings: Settings) -> CriticalDetector:
+    cfg = settings.escalation
+    return CriticalDetector(
+        cfg.phrases,
+        cfg.patterns,
+        threshold=cfg.threshold,
+        always_page=cfg.always_page,
+        never_page=cfg.never_page,
     )
 
 
 async def close_services(services: Services) -> None:
+    if services.scheduler is not None:
+        await services.scheduler.stop()
+    await services.leader.stop()
+    if services.escalation is not None:
+        await services.escalation.stop()
+    http = services.extras.get("escalation_http")
+    if http is not None:
+        await http.aclose()
     generator_closer = getattr(services.engine.generator, "aclose", None)
     if generator_closer is not None:
         await generator_closer()
@@ -127,12 +195,12 @@ def load_channels(services: Services, names: tuple[str, ...] = CHANNELS) -> list
 def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = CHANNELS) -> FastAPI:
     """The Opora HTTP app; services are built on startup and closed on shutdown."""
     settings = settings or Settings()
-    background: set[asyncio.Task[Any]] = set()
     started: list[Channel] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
+        await services.leader.start()
         for channel in load_channels(services, channels):
             if channel.router is not None:
                 app.include_router(channel.router)
@@ -145,16 +213,19 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         _mount_static(app, settings)
         app.state.services = services
         if settings.kb.ingest_on_start and settings.kb.paths:
-            task = asyncio.create_task(run_ingest(services, settings.kb.paths), name="ingest")
-            background.add(task)
-            task.add_done_callback(background.discard)
+            # one replica indexes (the leader); the others read the shared index it writes
+            services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
+        # replicas share the leader's ru→en lexicon files through the database
+        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
+        if settings.scheduler.enabled and services.scheduler is not None:
+            await services.scheduler.start()
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield
         finally:
-            for task in list(background):
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            lexicons.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lexicons
             for channel in started:
                 try:
                     await channel.stop()
@@ -175,6 +246,8 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         max_body_bytes=settings.api.max_body_bytes,
     )
     app.include_router(router)
+    app.include_router(analytics_router)
+    app.include_router(escalation_router)
     return app
 
 

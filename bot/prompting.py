@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bot.generation import GenerationRequest
+from bot.generation import GenerationRequest, source_number
 from bot.types import ROLES, Passage
 from providers.base import ChatMessage
 
@@ -50,7 +50,8 @@ def neutralise(text: str) -> str:
 
 def fence(passages: Sequence[Passage]) -> str:
     blocks = []
-    for n, passage in enumerate(passages, start=1):
+    for i, passage in enumerate(passages):
+        n = source_number(passage, i)  # passages of one page share its number
         title = _attr(passage.title + (f" — {passage.section}" if passage.section else ""))
         text = neutralise(passage.text.strip())
         blocks.append(f'<passage n="{n}" title="{title}">\n{text}\n</passage>')

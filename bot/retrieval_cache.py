@@ -14,6 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 from bot.engine import RetrievalOutcome, Retriever
+from rag.access import AccessScope
 
 
 class CachedRetriever:
@@ -36,11 +37,19 @@ class CachedRetriever:
         self._entries.clear()
 
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None, **kwargs: Any
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
+        **kwargs: Any,
     ) -> RetrievalOutcome:
         if kwargs or self.size <= 0:
-            return await self.inner.retrieve(query, lang=lang, limit=limit, **kwargs)
-        key = (" ".join(query.split()).casefold(), lang, limit)
+            return await self.inner.retrieve(query, lang=lang, limit=limit, access=access, **kwargs)
+        # Whose search it is belongs to the key: one person's restricted passages never serve another.
+        scope = access.key() if access is not None else ()
+        key = (" ".join(query.split()).casefold(), lang, limit, scope)
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is not None and now - entry[0] < self.ttl and not entry[1].cancelled():
@@ -54,7 +63,7 @@ class CachedRetriever:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
         try:
-            result = await self.inner.retrieve(query, lang=lang, limit=limit)
+            result = await self.inner.retrieve(query, lang=lang, limit=limit, access=access)
         except BaseException as exc:
             self._entries.pop(key, None)
             if not future.done():

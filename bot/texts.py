@@ -55,6 +55,13 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Update: I paged {who}, who will reply in this thread.",
         "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
     },
+    "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
+    "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
+    "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},
+    "captured_by": {
+        "en": "— answered by {person}, {date} (from an earlier escalated thread)",
+        "ru": "— ответ дал(а) {person}, {date} (из прошлого обращения к дежурному)",
+    },
     "oncall_generic": {"en": "the on-call engineer", "ru": "дежурного инженера"},
     "oncall_person": {"en": "{name} (on call)", "ru": "{name} (дежурный)"},
     "contact_default": {

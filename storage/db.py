@@ -29,7 +29,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 class Database:
     """One engine and session factory per process. Repositories take an ``AsyncSession``."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -39,7 +39,8 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs.pop("pool_pre_ping")
         else:
-            kwargs.update(pool_size=10, max_overflow=20)
+            # each replica holds up to pool_size + max_overflow connections: size them to max_connections
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -60,6 +61,13 @@ class Database:
         """Bring the schema to the newest migration (run in a thread: Alembic is synchronous)."""
         await asyncio.to_thread(upgrade_to_head, self.url)
         log.info("db.migrated", dialect=self.dialect)
+
+    async def revision(self) -> str | None:
+        """The schema's current Alembic revision (``None`` on an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

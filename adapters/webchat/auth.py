@@ -46,7 +46,8 @@ class WebUser:
     is_admin: bool
 
     def ref(self) -> UserRef:
-        return UserRef(platform=Platform.WEB, external_id=self.external_id, display_name=self.name)
+        name, email = self.name, self.email
+        return UserRef(platform=Platform.WEB, external_id=self.external_id, display_name=name, email=email)
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "email": self.email, "is_admin": self.is_admin}

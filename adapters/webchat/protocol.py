@@ -49,7 +49,12 @@ def source_dicts(sources: list[Any]) -> list[dict[str, Any]]:
         data = asdict(src) if not isinstance(src, dict) else dict(src)
         data["url"] = http_url(data.get("url"))  # stored sources may predate the loader's check
         out.append(
-            {"n": n, **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")}}
+            {
+                "n": n,
+                **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")},
+                "sections": list(data.get("sections") or ([data["section"]] if data.get("section") else [])),
+                "why": list(data.get("why") or []),
+            }
         )
     return out
 

@@ -179,7 +179,7 @@ def build_router(chat: "WebChat") -> APIRouter:
         return {
             "conversation": conversation_public(conv),
             "messages": out,
-            "in_progress": chat.runs.in_progress(access.key_str(conv)),
+            "in_progress": await chat.runs.in_progress(access.key_str(conv)),
         }
 
     @router.post("/conversations/{conversation_id}/human")

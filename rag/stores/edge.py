@@ -16,6 +16,7 @@ import numpy as np
 import qdrant_edge as qe
 import structlog
 
+from rag.access import ACCESS_FIELD, AccessScope
 from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
@@ -23,10 +24,17 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-def _filter(filters: dict[str, str] | None) -> qe.Filter | None:
-    if not filters:
-        return None
-    return qe.Filter(must=[qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in filters.items()])
+def _filter(filters: dict[str, str] | None, access: AccessScope | None = None) -> qe.Filter:
+    """Field matches, and the permission filter: public points, or restricted ones the scope may read."""
+    must = [qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in (filters or {}).items()]
+    should: list[Any] = [qe.IsEmptyCondition(ACCESS_FIELD)]
+    if access is not None and access.principals:
+        should.append(qe.FieldCondition(key=ACCESS_FIELD, match=qe.MatchAny(sorted(access.principals))))
+    return qe.Filter(must=must or None, should=should)
+
+
+def _doc_filter(doc_id: str) -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition(key="doc_id", match=qe.MatchValue(doc_id))])
 
 
 def _sparse(vec: SparseVector) -> qe.SparseVector:
@@ -95,7 +103,7 @@ class EdgeStore:
             await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)))
 
     async def delete_doc(self, doc_id: str) -> None:
-        op = qe.UpdateOperation.delete_points_by_filter(_filter({"doc_id": doc_id}))
+        op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_id))
         await self._call(lambda: self._shard.update(op))
 
     async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -132,9 +140,11 @@ class EdgeStore:
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
-        """Dense and BM25 prefetches fused with (weighted) RRF in one call; per-retriever scores attached."""
-        flt = _filter(filters)
+        """Dense and BM25 prefetches fused with (weighted) RRF in one call; per-retriever scores attached.
+        Only points ``access`` may read are searched (``rag.access``; ``None``: public points only)."""
+        flt = _filter(filters, access)
         dq = qe.Query.Nearest([float(x) for x in dense], using=DENSE)
         sq = qe.Query.Nearest(_sparse(sparse), using=SPARSE)
         fused = qe.QueryRequest(
@@ -155,24 +165,34 @@ class EdgeStore:
         return merge_hits(f, d, s, dense)
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest([float(x) for x in dense], using=DENSE),
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._call(lambda: self._run([q]))
         return merge_hits(hits, hits, [])
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_sparse(sparse), using=SPARSE),
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._call(lambda: self._run([q]))

@@ -12,10 +12,22 @@ from storage.models import Conversation, Message, utcnow
 
 
 async def add_question(
-    session: AsyncSession, *, conversation_id: int, user_id: int | None, text: str, lang: str | None
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    user_id: int | None,
+    text: str,
+    lang: str | None,
+    role: str | None = None,
 ) -> Message:
     msg = Message(
-        conversation_id=conversation_id, user_id=user_id, kind="question", text=text, lang=lang, sources=[]
+        conversation_id=conversation_id,
+        user_id=user_id,
+        kind="question",
+        text=text,
+        lang=lang,
+        sources=[],
+        role=role,
     )
     session.add(msg)
     await session.flush()
@@ -31,6 +43,7 @@ async def add_answer(
     lang: str,
     sources: list[dict[str, Any]],
     latency_ms: int,
+    ttft_ms: int | None = None,
     provider: str | None,
     prompt_variant: str | None,
     abstained: bool,
@@ -45,6 +58,7 @@ async def add_answer(
         lang=lang,
         sources=sources,
         latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
         provider=provider,
         prompt_variant=prompt_variant,
         abstained=abstained,

@@ -1,4 +1,4 @@
-"""Proxy mode behind a real reverse proxy: Debian's nginx in front of ``opora serve`` (``make proxy-deps``).
+"""Proxy mode behind a real reverse proxy: Debian's nginx in front of ``opora serve`` (``make deploy-deps``).
 
 nginx plays the authenticating proxy: it sets ``X-Forwarded-User`` from the login it checked (here the test's
 ``X-Test-Login`` header) and overwrites whatever the client sent, adds ``X-Forwarded-For/-Host/-Proto``, and
@@ -24,9 +24,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make proxy-deps)")
 REPO = Path(__file__).resolve().parents[2]
+# ``make deploy-deps`` unpacks Debian's nginx into the venv (no service); a system nginx works as well
+_CANDIDATES = (REPO / ".venv" / "nginx" / "usr" / "sbin" / "nginx", Path("/usr/sbin/nginx"))
+NGINX = next((str(p) for p in _CANDIDATES if p.exists()), None) or shutil.which("nginx")
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make deploy-deps)")
 DIRECT = "127.0.0.2"  # another loopback address: a client that is not the proxy
 
 

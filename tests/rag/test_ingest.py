@@ -162,3 +162,31 @@ async def test_cards_can_be_switched_off(small_kb: Path, catalog: InMemoryCatalo
     await _ingest(small_kb, catalog, store, emb, cards=False)
     assert "card" not in await _kinds(store, "helm werf uninstall install")
     await store.close()
+
+
+async def test_a_new_embedder_reembeds_everything_once_and_says_so(
+    small_kb: Path, catalog: InMemoryCatalog, tmp_path: Path
+) -> None:
+    from structlog.testing import capture_logs
+
+    class NewEmbedder(HashEmbedder):
+        name = "hash-test-v2"
+
+    store, meta = EdgeStore(tmp_path / "idx"), tmp_path / "meta"
+    await _ingest(small_kb, catalog, store, HashEmbedder(), lexicon_dir=meta)
+    assert (meta / "embedder.txt").read_text().strip() == "hash-test"
+    new = NewEmbedder()
+    with capture_logs() as logs:
+        stats, _ = await _ingest(small_kb, catalog, store, new, lexicon_dir=meta)
+    assert stats.changed == 4 and stats.reused == 0 and len(new.embedded) == stats.chunks  # all of it
+    [event] = [e for e in logs if e["event"] == "ingest.reembed"]
+    assert (event["previous"], event["embedder"], event["documents"]) == ("hash-test", "hash-test-v2", 4)
+    with capture_logs() as logs:
+        again, _ = await _ingest(small_kb, catalog, store, new, lexicon_dir=meta)
+    assert again.unchanged == 4 and not [e for e in logs if e["event"] == "ingest.reembed"]  # only once
+    (meta / "embedder.txt").unlink()  # an index written before the marker existed
+    with capture_logs() as logs:
+        await _ingest(small_kb, catalog, store, HashEmbedder(), lexicon_dir=meta)
+    [event] = [e for e in logs if e["event"] == "ingest.reembed"]
+    assert event["previous"].startswith("not recorded")
+    await store.close()

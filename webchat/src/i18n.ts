@@ -18,7 +18,7 @@ const en = {
   conn_offline: "Offline", conn_unauthorized: "Signed out", menu: "Conversations", close: "Close",
   stillWriting: "The answer is still being written; it will appear here.", you: "You", bot: "Assistant",
   latency: "answered in {s} s", escalated: "Escalated to the on-call engineer",
-  messages: "Conversation", conversationActions: "Conversation actions",
+  messages: "Conversation", conversationActions: "Conversation actions", analytics: "Analytics",
 };
 type Key = keyof typeof en;
 const ru: Record<Key, string> = {
@@ -38,7 +38,7 @@ const ru: Record<Key, string> = {
   conn_offline: "Нет связи", conn_unauthorized: "Вы вышли", menu: "Разговоры", close: "Закрыть",
   stillWriting: "Ответ ещё пишется и появится здесь.", you: "Вы", bot: "Ассистент",
   latency: "ответ за {s} с", escalated: "Передано дежурному инженеру",
-  messages: "Разговор", conversationActions: "Действия с разговором",
+  messages: "Разговор", conversationActions: "Действия с разговором", analytics: "Аналитика",
 };
 export const TEXTS: Record<Lang, Record<Key, string>> = { en, ru };
 export type TextKey = Key;

