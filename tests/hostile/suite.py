@@ -504,6 +504,73 @@ async def telegram_webhooks() -> Outcome:
     return out
 
 
+async def slack_webhooks() -> Outcome:
+    import time as clock
+
+    from fastapi import FastAPI
+    from sqlalchemy import func, select
+
+    from adapters.slack import SlackChannel
+    from bot.config import SlackSettings
+    from storage.models import Message
+    from tests.adapters.conftest import wait_for
+    from tests.fakes.slack_server import BOT_USER, FakeSlackServer, event, signed
+    from tests.webchat.sample import build_services, make_sample_kb
+
+    out = Outcome("Slack events: forged, stale, replayed")
+    fake = FakeSlackServer()
+    await fake.start()
+    secret = "hostile-signing-secret"
+    text = f"<@{BOT_USER}> How do I roll back helm?"
+    mention = {"type": "app_mention", "user": "U1", "text": text, "ts": "100.000001", "channel": "C1"}
+    body = json.dumps(event(mention, event_id="EvHostile1"))
+    now = int(clock.time())
+    forged = [
+        ("wrong secret", body, signed(body, "not-the-secret")),
+        ("stale", body, signed(body, secret, timestamp=now - 600)),
+        ("future", body, signed(body, secret, timestamp=now + 600)),
+        ("tampered body", body.replace("roll back", "drop prod"), signed(body, secret)),
+        ("no signature", body, {}),
+        ("garbage signature", body, {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v0=0"}),
+    ]
+
+    async def questions(services: Any) -> int:
+        async with services.db.session() as s:
+            stmt = select(func.count()).select_from(Message).where(Message.kind == "question")
+            return int((await s.execute(stmt)).scalar_one())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        services = await build_services(Path(tmp, "data"), make_sample_kb(Path(tmp, "kb")))
+        settings = SlackSettings(bot_token="xoxb-x", signing_secret=secret, mode="http", api_url=fake.api_url)
+        channel = SlackChannel(services, settings)
+        api = FastAPI()
+        api.include_router(channel.router)  # type: ignore[arg-type]
+        await channel.start()
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://t") as c:
+                for name, sent, headers in forged:
+                    headers = {"content-type": "application/json", **headers}
+                    r = await c.post("/slack/events", content=sent, headers=headers)
+                    out.check(r.status_code == 401, f"{name}: {r.status_code}")
+                statuses = []
+                for retry in (None, 1, 2):  # Slack's retries of one event id
+                    headers = {"content-type": "application/json", **signed(body, secret, retry_num=retry)}
+                    r = await c.post("/slack/events", content=body, headers=headers)
+                    statuses.append(r.status_code)
+                await wait_for(
+                    lambda: any(m.blocks and m.blocks[-1]["type"] == "actions"
+                                for m in fake.messages("C1", "100.000001")),
+                    what="the finished answer",
+                )  # fmt: skip
+                asked = await questions(services)
+                out.check(statuses == [200] * 3 and asked == 1, f"replayed x3: {asked} questions")
+        finally:
+            await channel.stop()
+            await services.db.close()
+            await fake.close()
+    return out
+
+
 CATEGORIES: dict[str, Callable[[], Awaitable[Outcome]]] = {
     "injection_questions": lambda: prompt_injection("questions"),
     "injection_documents": lambda: prompt_injection("documents"),
@@ -514,4 +581,5 @@ CATEGORIES: dict[str, Callable[[], Awaitable[Outcome]]] = {
     "scopes": scopes_and_admin,
     "websocket": ws_frames,
     "telegram": telegram_webhooks,
+    "slack": slack_webhooks,
 }
