@@ -176,3 +176,20 @@ def test_bodies_over_the_limit_are_refused_through_the_proxy(stack: dict[str, st
     r = httpx.post(f"http://{stack['proxy']}/api/v1/ask", content=chunks(), timeout=10.0,
                    headers={"content-type": "application/json"})  # fmt: skip
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+def test_the_server_refuses_websocket_messages_over_ws_max_size(stack: dict[str, str]) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    async def run() -> int | None:
+        url = f"ws://{stack['proxy']}/api/v1/web/ws"
+        async with connect(url, origin=f"http://{stack['proxy']}", additional_headers={"X-Test-Login": "bob"},
+                           max_size=None) as ws:  # fmt: skip
+            await ws.send(json.dumps({"type": "ping", "ts": 1, "pad": "x" * 200_000}))  # > 128 KiB default
+            try:
+                await ws.recv()
+            except ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None
+        return None
+
+    assert asyncio.run(run()) == 1009  # "message too big", from uvicorn (server.ws_max_size), through nginx
