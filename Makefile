@@ -67,6 +67,8 @@ bench: install
 	$(PY) -m bench.followup_cv
 	$(PY) -m bench.roles_cv
 	$(PY) -m bench.feedback_replay
+	$(PY) -m bench.escalation
+	$(PY) -m bench.escalation_transcript
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache
