@@ -67,6 +67,7 @@ bench: install
 	$(PY) -m bench.followup_cv
 	$(PY) -m bench.roles_cv
 	$(PY) -m bench.feedback_replay
+	$(PY) -m bench.gaps
 	$(PY) -m bench.escalation
 	$(PY) -m bench.escalation_transcript
 

@@ -96,6 +96,11 @@ class MattermostChannel:
         finally:  # cancelled when this replica stops leading: the next leader connects afresh
             self.client.connected.clear()
 
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to ``channel`` (a channel id); returns the post id."""
+        post = await self.client.create_post(channel_id=channel, message=text)
+        return str(post["id"])
+
     async def stop(self) -> None:
         await self.client.close()
         if self._listener is not None and self._listener is not asyncio.current_task():
@@ -110,14 +115,35 @@ class MattermostChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def allowed(self, msg: dict[str, Any]) -> bool:
+        """Whether an event comes from an allowed team and channel (direct messages need only the team)."""
+        data, broadcast = msg.get("data") or {}, msg.get("broadcast") or {}
+        team = data.get("team_id") or broadcast.get("team_id") or ""
+        channel = broadcast.get("channel_id") or ""
+        if not channel and data.get("post"):
+            channel = (json.loads(data["post"]) or {}).get("channel_id", "")
+        direct = data.get("channel_type") in ("D", "G")
+        if (
+            self.settings.allowed_teams
+            and team not in self.settings.allowed_teams
+            and not (direct and not team)
+        ):
+            return False
+        return direct or not self.settings.allowed_channels or channel in self.settings.allowed_channels
+
     async def _on_event(self, msg: dict[str, Any]) -> None:
         kind, data = msg.get("event"), msg.get("data") or {}
+        if kind in ("posted", "reaction_added", "reaction_removed") and not self.allowed(msg):
+            log.info("mattermost.not_allowed", event=kind)
+            return
         if kind == "posted":
             work = self._on_posted(data)
         elif kind in ("reaction_added", "reaction_removed"):
             work = self._on_reaction(data, removed=kind == "reaction_removed")
         else:
             return
+        while len(self._tasks) >= self.services.admission.capacity + 32:  # bounded: the socket waits
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._guard(work, kind))  # a slow answer never blocks the socket
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -151,8 +177,10 @@ class MattermostChannel:
             session=key,
             event_id=post["id"],
             mentioned=mentioned,
+            shareable=data.get("channel_type") == "O",  # open channels only
         )
-        await handle_message(self.services, incoming, self._sink(post["channel_id"], key.thread, post["id"]))
+        sink = self._sink(post["channel_id"], key.thread, post["id"])
+        await handle_message(self.services, incoming, sink, per_minute=self.settings.questions_per_minute)
 
     async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
         reaction = json.loads(data.get("reaction") or "{}")
@@ -215,7 +243,8 @@ class MattermostChannel:
             return {}
         pressed = 1 if int(body.context.get("value", 1)) > 0 else -1
         try:
-            value = await press_vote(db, message_id=message_id, user=user, pressed=pressed)
+            clicked = (PLATFORM, body.post_id) if body.post_id else None
+            value = await press_vote(db, message_id=message_id, user=user, pressed=pressed, clicked=clicked)
         except NotFound as exc:
             return {"ephemeral_text": exc.message(lang)}
         return {"ephemeral_text": t("vote_recorded" if value else "vote_withdrawn", lang)}

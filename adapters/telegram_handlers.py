@@ -50,6 +50,9 @@ class TelegramContext:
     username: str
     edit_interval: float = 1.0
     max_len: int = TELEGRAM_LIMIT
+    per_minute: int = 0  # questions per user a minute (0: no limit)
+    allowed_users: tuple[int, ...] = ()
+    allowed_chats: tuple[int, ...] = ()
 
 
 def user_ref(user: TgUser) -> UserRef:
@@ -71,6 +74,27 @@ class IgnoreBots:
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = getattr(event, "from_user", None) or getattr(event, "user", None)
         if sender is None or sender.is_bot:
+            return None
+        return await handler(event, data)
+
+
+class Allowlist:
+    """Outer middleware: updates from users or group chats outside ``allowed_users`` / ``allowed_chats``
+    are dropped (private chats need only an allowed user)."""
+
+    def __init__(self, users: list[int], chats: list[int]) -> None:
+        self.users, self.chats = set(users), set(chats)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        sender = getattr(event, "from_user", None) or getattr(event, "user", None)
+        chat = getattr(event, "chat", None)
+        if chat is None and isinstance(getattr(event, "message", None), Message):
+            chat = event.message.chat  # type: ignore[attr-defined]
+        if self.users and (sender is None or sender.id not in self.users):
+            log.info("telegram.not_allowed", user=getattr(sender, "id", None))
+            return None
+        if self.chats and chat is not None and chat.type != "private" and chat.id not in self.chats:
+            log.info("telegram.not_allowed", chat=chat.id)
             return None
         return await handler(event, data)
 
@@ -154,8 +178,14 @@ async def _answer(
     mentioned: bool = False,
 ):
     assert message.from_user is not None
+    public = message.chat.type in ("group", "supergroup") and bool(message.chat.username)
     incoming = Incoming(
-        text=text, user=user_ref(message.from_user), session=key, event_id=event_id, mentioned=mentioned
+        text=text,
+        user=user_ref(message.from_user),
+        session=key,
+        event_id=event_id,
+        shareable=public,
+        mentioned=mentioned,
     )
     topic = message.message_thread_id if message.is_topic_message else None
     sink = TelegramSink(
@@ -166,12 +196,15 @@ async def _answer(
         edit_interval=ctx.edit_interval,
         max_len=ctx.max_len,
     )
-    await handle_message(ctx.services, incoming, sink)
+    await handle_message(ctx.services, incoming, sink, per_minute=ctx.per_minute)
 
 
 def build_router(ctx: TelegramContext) -> Router:
     """The handlers of one bot."""
     router = Router(name="opora-telegram")
+    allowlist = Allowlist(list(ctx.allowed_users), list(ctx.allowed_chats))
+    for observer in (router.message, router.message_reaction, router.callback_query):
+        observer.outer_middleware(allowlist)
     router.message.outer_middleware(IgnoreBots())
     router.message_reaction.outer_middleware(IgnoreBots())
     router.message_reaction.outer_middleware(ClaimUpdate(ctx))
@@ -209,9 +242,16 @@ def build_router(ctx: TelegramContext) -> Router:
     async def vote_button(query: CallbackQuery) -> None:
         _, message_id, pressed = (query.data or "").split(":")
         user, lang = user_ref(query.from_user), user_lang(query.from_user)
+        clicked = query.message
         try:
+            if clicked is None or not message_id.isdigit():
+                raise NotFound("This answer is no longer available.", "Этот ответ больше недоступен.")
             value = await press_vote(
-                db, message_id=int(message_id), user=user, pressed=1 if pressed == "1" else -1
+                db,
+                message_id=int(message_id),
+                user=user,
+                pressed=1 if pressed == "1" else -1,
+                clicked=(PLATFORM, ref_of(clicked.chat.id, clicked.message_id)),
             )
         except NotFound as exc:
             await query.answer(text=exc.message(lang))

@@ -139,7 +139,10 @@ class Replica:
                 raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
             return await self.readyz()
 
-        return await until(ready, f"{self.name} ready", within=180)
+        try:
+            return await until(ready, f"{self.name} ready", within=600)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; its log ends: {self.log_path.read_text()[-2000:]}") from exc
 
     async def is_leader(self) -> bool:
         state = await self.readyz()
@@ -361,6 +364,9 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
         took = time.monotonic() - killed
         results["failover_s"] = took
         out(f"killed replica-a (SIGKILL): replica-b leads after {took:.1f} s")
+        # the dead leader's long poll ends at the fake (its answer goes nowhere), then the new leader polls
+        await until(lambda: tg.polling == 0, "the killed leader's getUpdates to end", within=30)
+        await until(lambda: tg.polling == 1, "the new leader's getUpdates", within=60)
         tg.push_update(tg_update(9002, QUESTION, chat_id=502))
         await until(lambda: tg.sent(502), "Telegram answer from the new leader", within=60)
         await until(lambda: mm.connects >= 2, "the new leader's Mattermost websocket")
@@ -505,6 +511,9 @@ async def run(out: Out = print) -> dict[str, Any]:
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # fakes writing to a killed replica
     started = time.monotonic()
     print("bench.replicas: two opora serve processes on one PostgreSQL")
     asyncio.run(run())

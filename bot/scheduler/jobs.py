@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from bot.analytics.digest import register_analytics_jobs
 from bot.confluence_sync import register_confluence_jobs
 from bot.indexing import IndexStatus
 from storage.repositories import jobs as job_repo
@@ -88,6 +89,7 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
             seconds=settings.escalation.outbox_interval,
             description="retry failed pages, re-page the next person when nobody acknowledged",
         )
+    register_analytics_jobs(scheduler, services)
     # Parts that run on a schedule register here, one line each, e.g.:
     #   scheduler.add("escalation.repage", repage_job(services), minutes=1)
     #   scheduler.add("analytics.digest", digest_job(services), cron="0 8 * * *")

@@ -109,3 +109,18 @@ async def test_sources_are_distinct_pages_and_citations_point_at_them(core):
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert cited and cited <= set(range(1, len(docs) + 1))
     assert answer.query == "helm rollback to a previous revision of a release"
+
+
+async def test_a_down_vote_lowers_the_page_for_a_similar_question_and_says_why(core):
+    from bot.feedback import record_vote
+    from bot.types import Vote
+
+    first = await core.engine.ask(incoming("how do I roll back a helm release?", thread="v1"))
+    top = first.sources[0].doc_id
+    await record_vote(core.db, Vote(message_id=first.message_id, user=UserRef("slack", "U9"), value=-1))
+    core.engine.boosts.feedback.invalidate()
+    again = await core.engine.ask(incoming("how can I roll back a helm release?", thread="v2", user="U2"))
+    docs = [s.doc_id for s in again.sources]
+    assert top in docs  # one person's vote moves a page, it never hides it
+    moved = again.sources[docs.index(top)]
+    assert any("👎" in reason for reason in moved.why)
