@@ -70,6 +70,8 @@ bench: install
 	$(PY) -m bench.feedback_replay
 	$(PY) -m bench.gaps
 	$(PY) -m bench.hostile
+	$(PY) -m bench.escalation
+	$(PY) -m bench.escalation_transcript
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

@@ -1,7 +1,8 @@
 """Escalation endpoints: lifecycle (acknowledge / resolve), PagerDuty webhooks, the captured-answer review.
 
-Mounted by ``bot.app`` under ``/api/v1/escalations``. With ``escalation.api_token`` set, every route but
-the PagerDuty webhook (which is checked by its own signature) needs ``Authorization: Bearer <token>``.
+Mounted by ``bot.app`` under ``/api/v1/escalations``. Every route but the PagerDuty webhook (checked by its
+own signature) is for admins: an API token with the ``admin`` scope or an admin web chat session, as
+analytics.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from adapters.analytics_api import AdminViewer
 from adapters.api import ServicesDep
 from bot.errors import Forbidden, NotFound
 from bot.escalation.capture import CapturedKnowledge
@@ -32,16 +34,7 @@ def _service(services: Services) -> EscalationService:
     return services.escalation
 
 
-async def require_token(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> None:
-    token = services.settings.escalation.api_token
-    if token is None:
-        return
-    expected = f"Bearer {token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
-        raise Forbidden("A valid escalation API token is required.", "Нужен действующий токен API эскалаций.")
-
-
-Guarded = Annotated[None, Depends(require_token)]
+Guarded = AdminViewer  # an admin-scope API token or an admin web chat session (as analytics)
 
 
 class LifecycleBody(BaseModel):
@@ -76,17 +69,17 @@ async def list_escalations(services: ServicesDep, _: Guarded, state: str | None 
 
 @router.post("/{escalation_id}/acknowledge")
 async def acknowledge(
-    escalation_id: int, body: LifecycleBody, services: ServicesDep, _: Guarded
+    escalation_id: int, body: LifecycleBody, services: ServicesDep, viewer: Guarded
 ) -> dict[str, Any]:
-    done = await _service(services).acknowledge(escalation_id, by=body.by)
+    done = await _service(services).acknowledge(escalation_id, by=body.by or viewer.name)
     return {"escalation_id": escalation_id, "changed": done}
 
 
 @router.post("/{escalation_id}/resolve")
 async def resolve(
-    escalation_id: int, body: LifecycleBody, services: ServicesDep, _: Guarded
+    escalation_id: int, body: LifecycleBody, services: ServicesDep, viewer: Guarded
 ) -> dict[str, Any]:
-    done = await _service(services).resolve(escalation_id, by=body.by)
+    done = await _service(services).resolve(escalation_id, by=body.by or viewer.name)
     return {"escalation_id": escalation_id, "changed": done}
 
 
@@ -126,7 +119,7 @@ async def pagerduty_webhook(request: Request, services: ServicesDep) -> dict[str
         changed = await service.resolve(row.id, by=agent)
     else:
         return {"handled": False}
-    log.info("escalation.pagerduty_webhook", event=kind, escalation_id=row.id, changed=changed)
+    log.info("escalation.pagerduty_webhook", event_type=kind, escalation_id=row.id, changed=changed)
     return {"handled": True, "escalation_id": row.id, "changed": changed}
 
 
@@ -162,11 +155,11 @@ async def review_queue(services: ServicesDep, _: Guarded, status: str | None = "
 
 
 @router.post("/captured/{entry_id}")
-async def review(entry_id: int, body: ReviewBody, services: ServicesDep, _: Guarded) -> dict[str, Any]:
+async def review(entry_id: int, body: ReviewBody, services: ServicesDep, viewer: Guarded) -> dict[str, Any]:
     entry = await _captured(services).review(
         entry_id,
         approve=body.action == "approve",
-        reviewer=body.reviewer,
+        reviewer=body.reviewer or viewer.name,
         question=body.question,
         answer=body.answer,
     )

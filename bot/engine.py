@@ -347,16 +347,29 @@ class Engine:
         return await self.followups.search(text, history, run)
 
     async def _assess(
-        self, text: str, incoming: Incoming, conversation_id: int, message_id: int
+        self, text: str, incoming: Incoming, conversation_id: int | None, message_id: int | None
     ) -> Verdict | None:
-        """The incident check, stored with the question; skipped in a thread already escalated."""
-        if self.detector is None or await self.escalator.active(conversation_id):
+        """The incident check, stored with the question; skipped in a thread already escalated.
+
+        With the database down (a degraded turn) the message is still checked: an incident must not go
+        unnoticed because storage is out (paging then says honestly whether it got through).
+        """
+        if self.detector is None:
             return None
+        try:
+            if conversation_id is not None and await self.escalator.active(conversation_id):
+                return None
+        except Exception:
+            log.warning("escalation.state_unavailable", session=incoming.session.as_str())
         verdict = await self.detector.assess(text, incoming.session)
-        async with self.db.session() as s:
-            await set_message_severity(
-                s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
-            )
+        if message_id is not None:
+            try:
+                async with self.db.session() as s:
+                    await set_message_severity(
+                        s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
+                    )
+            except Exception:
+                log.warning("escalation.severity_not_stored", message_id=message_id)
         return verdict
 
     async def request_human(self, incoming: Incoming) -> str:

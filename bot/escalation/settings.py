@@ -98,7 +98,6 @@ class EscalationSettings(BaseModel):
     announce_timeout: float = 4.0  # seconds the answer waits for the first page to be accepted
     outbox_interval: float = 5.0  # seconds between outbox sweeps (retries, re-pages)
     max_attempts: int = 20  # a send failing this often is marked failed (and logged)
-    api_token: SecretStr | None = None  # Bearer token for /api/v1/escalations (None: open, like /ask)
     public_url: str | None = None  # Opora's own URL, for web chat thread links and PagerDuty links
     llm_judge: bool = True  # with an LLM provider configured, a second opinion in the background
     llm_timeout: float = 6.0

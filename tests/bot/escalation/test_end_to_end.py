@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import shutil
 import time
 
@@ -31,14 +34,18 @@ async def paging():
 
 
 @pytest.fixture
-async def paged(golden_core_dir, tmp_path, paging):
+def targets(paging):
+    return [{"kind": "webhook", "url": f"{paging.url}/hook"}]
+
+
+@pytest.fixture
+async def paged(golden_core_dir, tmp_path, targets):
     data_src, kb = golden_core_dir
     data = tmp_path / "data"
     shutil.copytree(data_src, data)
     services = await build_core(
         data, kb, ingest=False,
-        escalation={"targets": [{"kind": "webhook", "url": f"{paging.url}/hook"}],
-                    "rotations": [{"people": ["Anna"], "start": "2026-01-05"}]},
+        escalation={"targets": targets, "rotations": [{"people": ["Anna"], "start": "2026-01-05"}]},
     )  # fmt: skip
     services.index.finish()
     app = create_app(services.settings, channels=())
@@ -90,3 +97,26 @@ async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_du
     assert again["answer"].startswith(answer) and "answered by Anna" in again["answer"]
     exported = (await client.get("/api/v1/escalations/captured.md")).text
     assert "## how do I get access to the VPN for contractors?" in exported and answer in exported
+
+
+@pytest.mark.parametrize(
+    "targets", [[{"kind": "pagerduty", "url": "http://127.0.0.1:9", "routing_key": "K", "secret": "whsec"}]]
+)
+async def test_pagerduty_webhooks_acknowledge_and_resolve_with_a_valid_signature(paged):
+    _, client = paged
+    await client.post("/api/v1/ask", json={"text": "prod is down, every request returns 503", "user_id": "u"})
+    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    key = f"opora:{esc['platform']}:{esc['channel']}:{esc['thread']}"
+
+    async def deliver(event_type: str, secret: str) -> httpx.Response:
+        data = {"type": "incident", "incident_key": key}
+        body = json.dumps({"event": {"event_type": event_type, "agent": {"summary": "Anna"}, "data": data}})
+        sig = "v1=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+        headers = {"X-PagerDuty-Signature": sig, "Content-Type": "application/json"}
+        return await client.post("/api/v1/escalations/pagerduty", content=body, headers=headers)
+
+    assert (await deliver("incident.acknowledged", "wrong")).status_code == 403
+    assert (await deliver("incident.acknowledged", "whsec")).json()["changed"]
+    assert (await deliver("incident.resolved", "whsec")).json()["changed"]
+    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    assert esc["state"] == "resolved" and esc["acknowledged_at"] and esc["resolved_at"]
