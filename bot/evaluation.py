@@ -32,6 +32,7 @@ from bot.language import detect_lang
 from bot.services import Services
 from bot.sessions import open_session
 from bot.types import Incoming, Platform, SessionKey, UserRef
+from rag.access import AccessScope
 
 
 class EvalItem(BaseModel):
@@ -184,7 +185,8 @@ async def _search(services: Services, incoming: Incoming, item: EvalItem) -> tup
     engine = services.engine
     ctx = await open_session(engine.db, incoming.user, incoming.session, history_turns=engine.history_turns)
     lang = detect_lang(item.question, engine.default_lang)
-    return await engine.search(item.question, ctx.history, lang)
+    scope = await engine.access(incoming) if engine.access is not None else AccessScope()
+    return await engine.search(item.question, ctx.history, lang, access=scope)
 
 
 async def evaluate(

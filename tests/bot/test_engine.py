@@ -88,15 +88,17 @@ async def test_commands_set_role_language_and_start_fresh(core):
 
 
 async def test_human_request_escalates_the_last_answer(core):
-    sent = core.engine.escalator.sent
+    from storage.repositories import escalations
+
     answer = await core.engine.ask(incoming("helm rollback", thread="h"))
     reply = await core.commands.handle(incoming("human", thread="h"))
     # no target is configured: the user is told nobody was paged, never that someone was called
     assert reply and "could not call a human" in reply and "paged" not in reply
-    assert sent[-1].reason == "user_request" and sent[-1].message_id == answer.message_id
     async with core.db.session() as s:
         stored = await messages.get_message(s, message_id=answer.message_id)
+        [row] = await escalations.list_escalations(s)
     assert stored.escalated
+    assert row.trigger == "user_request" and row.conversation_id == answer.session_id and row.state == "open"
 
 
 async def test_sources_are_distinct_pages_and_citations_point_at_them(core):
@@ -107,3 +109,18 @@ async def test_sources_are_distinct_pages_and_citations_point_at_them(core):
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert cited and cited <= set(range(1, len(docs) + 1))
     assert answer.query == "helm rollback to a previous revision of a release"
+
+
+async def test_a_down_vote_lowers_the_page_for_a_similar_question_and_says_why(core):
+    from bot.feedback import record_vote
+    from bot.types import Vote
+
+    first = await core.engine.ask(incoming("how do I roll back a helm release?", thread="v1"))
+    top = first.sources[0].doc_id
+    await record_vote(core.db, Vote(message_id=first.message_id, user=UserRef("slack", "U9"), value=-1))
+    core.engine.boosts.feedback.invalidate()
+    again = await core.engine.ask(incoming("how can I roll back a helm release?", thread="v2", user="U2"))
+    docs = [s.doc_id for s in again.sources]
+    assert top in docs  # one person's vote moves a page, it never hides it
+    moved = again.sources[docs.index(top)]
+    assert any("👎" in reason for reason in moved.why)
