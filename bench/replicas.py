@@ -300,8 +300,8 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
         # leader-only work: the start-up ingest, Telegram polling, the Mattermost websocket
         await until(lambda: a.events("ingest.done"), "the leader's start-up ingest", within=120)
         results["ingest_runs"] = [len(a.events("ingest.done")), len(b.events("ingest.done"))]
-        out(f"start-up ingest (leader only): ingest.done events a={results['ingest_runs'][0]} "
-            f"b={results['ingest_runs'][1]}")  # fmt: skip
+        runs = results["ingest_runs"]
+        out(f"ingests (start-up, scheduled rescans; leader only): ingest.done events a={runs[0]} b={runs[1]}")
         await until(lambda: tg.polling, "the leader's getUpdates")
         await until(lambda: mm.connects >= 1, "the leader's Mattermost websocket")
         tg.push_update(tg_update(9001, QUESTION, chat_id=501))
