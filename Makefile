@@ -61,6 +61,7 @@ eval: install
 bench: install
 	$(PY) -m bench.retrieval
 	$(PY) -m bench.ingest
+	$(PY) -m bench.embeddings
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
@@ -68,6 +69,7 @@ bench: install
 	$(PY) -m bench.roles_cv
 	$(PY) -m bench.feedback_replay
 	$(PY) -m bench.gaps
+	$(PY) -m bench.hostile
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

@@ -36,7 +36,7 @@ from bot.config import MattermostSettings
 from bot.errors import NotFound
 from bot.services import Services
 from bot.texts import t
-from bot.types import Incoming, Platform, UserRef
+from bot.types import Incoming, Platform, SessionKey, UserRef
 
 log = structlog.get_logger(__name__)
 PLATFORM = str(Platform.MATTERMOST)
@@ -70,6 +70,10 @@ class MattermostChannel:
         self._listener: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    async def _notify(self, key: SessionKey, text: str) -> None:
+        root = "" if key.thread == key.channel else key.thread
+        await self.client.create_post(channel_id=key.channel, message=text, root_id=root)
+
     async def start(self) -> None:
         me = await self.client.me()
         self.bot_user_id, self.username = me["id"], me.get("username", "")
@@ -79,6 +83,8 @@ class MattermostChannel:
         if self.services.leader.is_leader:
             async with asyncio.timeout(30):
                 await self.client.connected.wait()
+        if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread
+            self.services.escalation.register_notifier(PLATFORM, self._notify)
         if self.actions is None:
             log.warning("mattermost.buttons_disabled", reason="action_url or action_token not set")
         log.info("mattermost.started", bot=self.username)

@@ -113,7 +113,16 @@ class SlackChannel:
                 self.app, self.settings.app_token.get_secret_value(), web_client=self.client
             )
             await self._socket.connect_async()
+        if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread
+            self.services.escalation.register_notifier(PLATFORM, self._notify)
         log.info("slack.started", mode=self.settings.mode)
+
+    async def _notify(self, key: SessionKey, text: str) -> None:
+        thread = None if key.thread == key.channel else key.thread
+        await call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(channel=key.channel, thread_ts=thread, text=text),
+        )
 
     async def stop(self) -> None:
         if self._socket is not None:

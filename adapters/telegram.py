@@ -24,10 +24,11 @@ from pydantic import ValidationError
 
 from adapters.channels import with_retry
 from adapters.formatting import TELEGRAM_LIMIT
-from adapters.telegram_handlers import TelegramContext, build_router
+from adapters.telegram_handlers import PLATFORM, TelegramContext, build_router
 from adapters.telegram_sink import call_api
 from bot.config import TelegramSettings
 from bot.services import Services
+from bot.types import SessionKey
 
 log = structlog.get_logger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query", "message_reaction"]
@@ -55,6 +56,12 @@ class TelegramChannel:
         self._polling: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    async def _notify(self, key: SessionKey, text: str) -> None:
+        reply_to = int(key.thread) if key.thread.isdigit() and key.thread != key.channel else None
+        await call_api(
+            "sendMessage", lambda: self.bot.send_message(int(key.channel), text, reply_to_message_id=reply_to)
+        )
+
     async def start(self) -> None:
         me = await with_retry("getMe", lambda: call_api("getMe", self.bot.me))
         ctx = TelegramContext(
@@ -68,6 +75,8 @@ class TelegramChannel:
             allowed_chats=tuple(self.settings.allowed_chats),
         )
         self.dp.include_router(build_router(ctx))
+        if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread
+            self.services.escalation.register_notifier(PLATFORM, self._notify)
         if self.settings.mode == "polling":
             # getUpdates allows one consumer per bot: of several replicas only the leader polls
             self.services.leader.lead("telegram-polling", self._poll)

@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, Reacti
 from aiogram.types import User as TgUser
 
 from adapters.channels import (
+    answer_for_ref,
     answers_in,
     chat_key,
     claim_event,
@@ -273,9 +274,15 @@ def build_router(ctx: TelegramContext) -> Router:
     @router.callback_query(F.data.startswith("h:"))
     async def human_button(query: CallbackQuery, bot: Bot) -> None:
         await query.answer()
-        key = await session_of_answer(db, message_id=int((query.data or "h:0").split(":")[1]))
+        raw = (query.data or "h:0").split(":")[1]
         msg = query.message
-        if key is None or not isinstance(msg, Message):
+        if not raw.isdigit() or not isinstance(msg, Message):
+            return
+        # the answer id in the button must be the answer posted as the clicked message (no forged escalations)
+        posted = await answer_for_ref(db, platform=PLATFORM, platform_ref=ref_of(msg.chat.id, msg.message_id))
+        key = await session_of_answer(db, message_id=int(raw)) if posted == int(raw) else None
+        if key is None:
+            log.warning("telegram.human_mismatch", message_id=raw)
             return
         incoming = Incoming(
             text="human", user=user_ref(query.from_user), session=key, lang=user_lang(query.from_user)

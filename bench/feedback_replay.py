@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import structlog
 
-from bench.kb import DEV, ROOT, load_eval
+from bench.kb import DEV, ROOT, MemoQueries, load_eval
 from bot.config import Settings
 from bot.language import detect_lang
 from rag.factory import build_retriever
@@ -48,6 +48,7 @@ def questions() -> list[dict]:
 
 async def main() -> None:
     retriever = await build_retriever(Settings())
+    retriever.embedder = MemoQueries(retriever.embedder)  # type: ignore[assignment]
     rows = questions()
     vecs: list[np.ndarray] = []
     votes: list[PageVote] = []

@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 
-from bench.kb import ROOT, load_eval
+from bench.kb import ROOT, MemoQueries, load_eval
 from bot.config import Settings
 from bot.followup import fuse_pages
 from bot.language import detect_lang
@@ -70,6 +70,7 @@ async def main() -> None:
     ap.add_argument("--eval", type=Path, default=MULTITURN)
     args = ap.parse_args()
     retriever = await build_retriever(Settings())
+    retriever.embedder = MemoQueries(retriever.embedder)  # type: ignore[assignment]
     threads = load_eval(args.eval)
     follow: list[tuple[int, dict, dict[str, list[str]]]] = []
     first: list[tuple[dict, list[str]]] = []

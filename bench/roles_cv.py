@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from bench.kb import ROOT, load_eval
+from bench.kb import ROOT, MemoQueries, load_eval
 from bot.config import Settings
 from bot.language import detect_lang
 from rag.factory import build_retriever
@@ -38,6 +38,7 @@ async def main() -> None:
     args = ap.parse_args()
     rows = load_eval(args.eval)
     retriever = await build_retriever(Settings())
+    retriever.embedder = MemoQueries(retriever.embedder)  # type: ignore[assignment]
     hits: dict[float, list[tuple[int, bool, bool]]] = {b: [] for b in BOOSTS}
     for row in rows:
         gold = set(row["gold_docs"])

@@ -124,7 +124,7 @@ async def run(docs: int | None, macros: bool) -> None:
         verdict = "OK" if e_txt == 0 and seconds < 0.05 * full_seconds else "FAIL"
         console.print(
             f"incremental, no changes: {stats.seen} pages listed, {stats.changed} changed, "  # type: ignore[attr-defined]
-            f"{e_txt} texts embedded, {seconds:.2f} s = {100 * seconds / full_seconds:.1f}% of the full sync "
+            f"{e_txt} texts embedded, {seconds:.2f} s = {100 * seconds / full_seconds:.2f}% of the full sync "
             f"(must embed nothing and take < 5%): {verdict}"
         )
 

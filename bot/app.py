@@ -12,6 +12,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -118,7 +119,7 @@ async def build_services(
     )
     index = IndexStatus()
     escalation, http = build_escalation(settings, db)
-    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold)
+    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold, embedder=embedder)
     if settings.escalation.capture:
         await captured.load()
         escalation.on_resolved.append(captured.capture)
@@ -128,7 +129,7 @@ async def build_services(
         retriever=retriever,
         generator=generator,
         escalator=escalator or escalation,
-        detector=build_detector(settings) if settings.escalation.enabled else None,
+        detector=build_detector(settings, embedder) if settings.escalation.enabled else None,
         index=index,
         recorder=AnswerRecorder(db, outbox, history_turns=settings.answer.history_turns),
         max_question_chars=settings.answer.max_question_chars,
@@ -142,24 +143,27 @@ async def build_services(
         followups=build_followups(settings, generator),
         boosts=build_boosts(settings, db, embedder),
     )
+    scheduler = build_scheduler(settings, db)
     services = Services(
         settings=settings,
         db=db,
         engine=engine,
         commands=Commands(engine),
         index=index,
-        scheduler=build_scheduler(settings, db),
+        scheduler=scheduler,
         extras={"store": store, "embedder": embedder, "retriever": retriever, "escalation_http": http},
         admission=Admission(res.max_concurrent_answers, res.answer_queue),
         outbox=outbox,
-        leader=Leader.for_database(settings.resolved_database_url, retry_interval=dbs.leader_retry_interval),
+        # leader-only work follows the scheduler's lease; the scheduler starts it (unless it is disabled)
+        leader=Leader(scheduler.lease, start_lease=not settings.scheduler.enabled),
         escalation=escalation,
     )
     register_jobs(services.scheduler, services)
     return services
 
 
-def build_detector(settings: Settings) -> CriticalDetector:
+def build_detector(settings: Settings, embedder: Any = None) -> CriticalDetector:
+    """The incident detector; it shares the app's embedder when that is the bundled e5 model."""
     cfg = settings.escalation
     return CriticalDetector(
         cfg.phrases,
@@ -167,6 +171,7 @@ def build_detector(settings: Settings) -> CriticalDetector:
         threshold=cfg.threshold,
         always_page=cfg.always_page,
         never_page=cfg.never_page,
+        embedder=embedder,
     )
 
 
@@ -236,10 +241,10 @@ def create_app(settings: Settings | None = None, *, channels: tuple[str, ...] = 
         if settings.kb.ingest_on_start and settings.kb.paths:
             # one replica indexes (the leader); the others read the shared index it writes
             services.leader.lead("ingest-on-start", lambda: run_ingest(services, settings.kb.paths))
-        # replicas share the leader's ru→en lexicon files through the database
-        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         if settings.scheduler.enabled and services.scheduler is not None:
             await services.scheduler.start()
+        # replicas share the leader's ru→en lexicon files through the database
+        lexicons = asyncio.create_task(sync_lexicons(services.db, services.leader, settings.index_path))
         log.info("app.ready", host=settings.server.host, port=settings.server.port)
         try:
             yield

@@ -59,7 +59,7 @@ class EmbeddingSettings(BaseModel):
     cache_dir: Path | None = None  # fastembed model folder
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
-    precision: Literal["q4", "int8", "fp32"] = "q4"  # onnx backend: precision of the linear layers
+    precision: Literal["q4", "mixed", "int8", "fp32"] = "q4"  # onnx backend: its linear layers
     query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
 
 
@@ -191,7 +191,6 @@ class DatabaseSettings(BaseModel):
     migrate_on_start: bool = True  # false when `opora migrate` runs first (compose service, Helm hook Job)
     pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per replica
     max_overflow: int = Field(default=20, ge=0)  # extra connections under load, per replica
-    leader_retry_interval: float = Field(default=5.0, gt=0)  # seconds between a follower's lock attempts
 
 
 class ApiSettings(BaseModel):

@@ -212,7 +212,7 @@ class Engine:
             if answer.text:
                 answer.ttft_ms = int((time.perf_counter() - started) * 1000)
             captured = None
-            if self.captured is not None and not answer.escalated:
+            if self.captured is not None:  # also for an incident: what fixed it last time
                 captured = await self.captured.match(text)
             if captured is not None:  # a reviewed human answer to a near-duplicate question comes first
                 answer.provider = "captured"

@@ -75,7 +75,7 @@ async def pull(db: Database, folder: Path) -> int:
 
 async def run(db: Database, leader: Leader, folder: Path, *, interval: float = 30.0) -> None:
     """Publish (leader) or pull (others) every ``interval`` seconds until cancelled."""
-    if leader.dsn is None:
+    if leader.single:
         return  # one process: nobody to share with
     while True:
         try:

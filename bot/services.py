@@ -34,7 +34,7 @@ class Services:
     admission: Admission = field(default_factory=Admission)  # messenger answers at once, and the line
     outbox: Outbox | None = None  # writes kept while the database is down
     escalation: EscalationService | None = None  # paging, lifecycle, takeover (None: not wired)
-    leader: Leader = field(default_factory=Leader.single)  # runs the work only one replica may do
+    leader: Leader = field(default_factory=Leader)  # runs the work only one replica may do
 
     @property
     def history(self) -> History:

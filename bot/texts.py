@@ -58,6 +58,7 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
     "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
     "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},
+    "ticket_opened": {"en": "Ticket opened: {url}", "ru": "Заведена задача: {url}"},
     "captured_by": {
         "en": "— answered by {person}, {date} (from an earlier escalated thread)",
         "ru": "— ответ дал(а) {person}, {date} (из прошлого обращения к дежурному)",

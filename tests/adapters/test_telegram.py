@@ -310,3 +310,14 @@ async def test_human_takeover_in_an_escalated_group_thread(hook, fake, core):
     async with core.db.session() as s:
         kinds = (await s.execute(select(Message.kind).order_by(Message.id))).scalars().all()
     assert list(kinds) == ["question", "answer", "human", "followup", "question", "answer"]
+
+
+async def test_post_text_sends_a_plain_message_to_a_chat(core, fake) -> None:
+    channel = TelegramChannel(core, settings(fake))  # the gaps digest posts through this
+    await channel.start()
+    try:
+        ref = await channel.post_text("-100123", "Documentation gaps, last 7 days")
+    finally:
+        await channel.stop()
+    [sent] = fake.sent(-100123)
+    assert sent.text == "Documentation gaps, last 7 days" and str(sent.message_id) == ref

@@ -68,6 +68,11 @@ async def test_a_vote_button_counts_only_for_the_message_it_is_on(core, fake) ->
         await hook.deliver(tg.callback(up_on_a, 42, a.message_id))
         async with core.db.session() as s:
             assert [f.value for f in (await s.execute(select(Feedback))).scalars()] == [1]
+        # the "call a human" button with another answer's id escalates nothing
+        human_on_a = a.reply_markup["inline_keyboard"][1][0]["callback_data"]
+        sent = fake.count("sendMessage")
+        await hook.deliver(tg.callback(human_on_a, 42, b.message_id))
+        assert fake.count("sendMessage") == sent
     finally:
         await hook.http.aclose()
         await channel.stop()

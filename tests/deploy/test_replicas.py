@@ -30,6 +30,9 @@ async def test_two_replicas_behave_as_one() -> None:
     assert web["answer"].startswith("".join(ANSWER_TOKENS).strip()[:20])
     codes = [code or kind for _, kind, code in r["rate_limit"]]
     assert codes == ["answer.start"] * QPM + ["rate_limited"]  # one bucket across both replicas
+    before, after = r["job_runs_before"], r["job_runs_after"]
+    assert before["replica-a"] >= 1 and before["replica-b"] == 0  # scheduled jobs run in the leader only
+    assert after["replica-b"] >= 1  # and after the failover in the new leader
     assert r["failover_s"] < 15
     assert r["after_failover"]["telegram"] == 1 and r["after_failover"]["mm_connects"] == 2
     assert r["after_failover"]["conflicts"] == 0

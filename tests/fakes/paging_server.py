@@ -15,6 +15,7 @@ Webhook (``POST /hook``): keeps the raw body and headers; ``script([503, …])``
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Received:
     raw: bytes
     headers: dict[str, str]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass

@@ -9,6 +9,7 @@ Telegram webhook against the fake Bot API, the renderers of every messenger.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import tempfile
@@ -177,6 +178,8 @@ def markup_problems(surface: str, rendered: str) -> list[str]:
             if re.search(r"href=\"(?!https?://)", tag) or re.search(r"\son\w+=", tag.lower()):
                 problems.append(f"unsafe link or handler in {tag}")
     elif surface == "mattermost":
+        # code spans and fenced blocks are literal in Markdown: look only at the rest
+        rendered = re.sub(r"(`{3,}).*?\1|`[^`\n]*`", "", rendered, flags=re.DOTALL)
         if re.search(r"(?<!\\)\]\((?!https?://)", rendered) or re.search(r"(?<!\\)!\[", rendered):
             problems.append("unsafe link or image")
         if re.search(r"(?<![\w\\])@(channel|here|all)\b", rendered):
@@ -251,7 +254,9 @@ async def sample_app(**settings: Any) -> AsyncIterator[tuple[Any, Any]]:
         try:
             yield app, services
         finally:
-            await chat.stop()
+            # answers run under a TestClient live in that client's (now closed) loop: nothing left to drain
+            with contextlib.suppress(RuntimeError):
+                await chat.stop()
             await services.db.close()
 
 
@@ -502,6 +507,73 @@ async def telegram_webhooks() -> Outcome:
     return out
 
 
+async def slack_webhooks() -> Outcome:
+    import time as clock
+
+    from fastapi import FastAPI
+    from sqlalchemy import func, select
+
+    from adapters.slack import SlackChannel
+    from bot.config import SlackSettings
+    from storage.models import Message
+    from tests.adapters.conftest import wait_for
+    from tests.fakes.slack_server import BOT_USER, FakeSlackServer, event, signed
+    from tests.webchat.sample import build_services, make_sample_kb
+
+    out = Outcome("Slack events: forged, stale, replayed")
+    fake = FakeSlackServer()
+    await fake.start()
+    secret = "hostile-signing-secret"
+    text = f"<@{BOT_USER}> How do I roll back helm?"
+    mention = {"type": "app_mention", "user": "U1", "text": text, "ts": "100.000001", "channel": "C1"}
+    body = json.dumps(event(mention, event_id="EvHostile1"))
+    now = int(clock.time())
+    forged = [
+        ("wrong secret", body, signed(body, "not-the-secret")),
+        ("stale", body, signed(body, secret, timestamp=now - 600)),
+        ("future", body, signed(body, secret, timestamp=now + 600)),
+        ("tampered body", body.replace("roll back", "drop prod"), signed(body, secret)),
+        ("no signature", body, {}),
+        ("garbage signature", body, {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v0=0"}),
+    ]
+
+    async def questions(services: Any) -> int:
+        async with services.db.session() as s:
+            stmt = select(func.count()).select_from(Message).where(Message.kind == "question")
+            return int((await s.execute(stmt)).scalar_one())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        services = await build_services(Path(tmp, "data"), make_sample_kb(Path(tmp, "kb")))
+        settings = SlackSettings(bot_token="xoxb-x", signing_secret=secret, mode="http", api_url=fake.api_url)
+        channel = SlackChannel(services, settings)
+        api = FastAPI()
+        api.include_router(channel.router)  # type: ignore[arg-type]
+        await channel.start()
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://t") as c:
+                for name, sent, headers in forged:
+                    headers = {"content-type": "application/json", **headers}
+                    r = await c.post("/slack/events", content=sent, headers=headers)
+                    out.check(r.status_code == 401, f"{name}: {r.status_code}")
+                statuses = []
+                for retry in (None, 1, 2):  # Slack's retries of one event id
+                    headers = {"content-type": "application/json", **signed(body, secret, retry_num=retry)}
+                    r = await c.post("/slack/events", content=body, headers=headers)
+                    statuses.append(r.status_code)
+                await wait_for(
+                    lambda: any(m.blocks and m.blocks[-1]["type"] == "actions"
+                                for m in fake.messages("C1", "100.000001")),
+                    what="the finished answer",
+                )  # fmt: skip
+                asked = await questions(services)
+                out.check(statuses == [200] * 3 and asked == 1, f"replayed x3: {asked} questions")
+        finally:
+            await channel.stop()
+            await services.db.close()
+            await fake.close()
+    return out
+
+
 CATEGORIES: dict[str, Callable[[], Awaitable[Outcome]]] = {
     "injection_questions": lambda: prompt_injection("questions"),
     "injection_documents": lambda: prompt_injection("documents"),
@@ -512,4 +584,5 @@ CATEGORIES: dict[str, Callable[[], Awaitable[Outcome]]] = {
     "scopes": scopes_and_admin,
     "websocket": ws_frames,
     "telegram": telegram_webhooks,
+    "slack": slack_webhooks,
 }

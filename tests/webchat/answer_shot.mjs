@@ -15,7 +15,7 @@ const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"
   "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"];
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
 try {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: process.env.LANG_UI || "ru-RU" });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: Number(process.env.HEIGHT || 1700) }, locale: process.env.LANG_UI || "ru-RU" });
   const page = await ctx.newPage();
   await page.goto(URL);
   await page.getByLabel(/Name|Имя/).fill("Screenshot");
