@@ -48,7 +48,7 @@ from bot.types import (
 )
 from rag.access import AccessScope
 from rag.types import ScoredChunk
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 from storage.repositories import messages
 from storage.repositories.escalations import set_message_severity
 
@@ -347,16 +347,25 @@ class Engine:
         return await self.followups.search(text, history, run)
 
     async def _assess(
-        self, text: str, incoming: Incoming, conversation_id: int, message_id: int
+        self, text: str, incoming: Incoming, conversation_id: int, message_id: int | None
     ) -> Verdict | None:
-        """The incident check, stored with the question; skipped in a thread already escalated."""
-        if self.detector is None or await self.escalator.active(conversation_id):
+        """The incident check, stored with the question; skipped in a thread already escalated.
+
+        While the database is down (no stored question) the check still runs, without the thread's state.
+        """
+        if self.detector is None:
             return None
-        verdict = await self.detector.assess(text, incoming.session)
-        async with self.db.session() as s:
-            await set_message_severity(
-                s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
-            )
+        try:
+            if message_id is not None and await self.escalator.active(conversation_id):
+                return None
+            verdict = await self.detector.assess(text, incoming.session)
+            if message_id is not None:
+                async with self.db.session() as s:
+                    await set_message_severity(
+                        s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
+                    )
+        except DatabaseUnavailable:
+            return await self.detector.assess(text, incoming.session)
         return verdict
 
     async def request_human(self, incoming: Incoming) -> str:
