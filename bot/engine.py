@@ -358,15 +358,23 @@ class Engine:
         try:
             if message_id is not None and await self.escalator.active(conversation_id):
                 return None
-            verdict = await self.detector.assess(text, incoming.session)
+            verdict = await self._verdict(text, incoming)
             if message_id is not None:
                 async with self.db.session() as s:
                     await set_message_severity(
                         s, message_id=message_id, severity=verdict.severity, reasons=list(verdict.reasons)
                     )
         except DatabaseUnavailable:
-            return await self.detector.assess(text, incoming.session)
+            return await self._verdict(text, incoming)
         return verdict
+
+    async def _verdict(self, text: str, incoming: Incoming) -> Verdict:
+        assert self.detector is not None
+        try:
+            return await self.detector.assess(text, incoming.session)
+        except Exception:  # the shared embedder is down: the detector's own local embedding still works
+            log.warning("escalation.detector_degraded", exc_info=True)
+            return await asyncio.to_thread(self.detector.check, text, incoming.session)
 
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""
