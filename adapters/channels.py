@@ -232,9 +232,7 @@ async def handle_message(
         services.db, platform=platform, event_id=incoming.event_id
     ):
         return None
-    if services.escalation is not None and not await services.escalation.should_answer(
-        incoming, mentioned=incoming.mentioned
-    ):
+    if await _human_has_it(services, incoming):
         log.info("channel.human_takeover", platform=platform, session=incoming.session.as_str())
         return None  # a human has the escalated thread now
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
@@ -256,8 +254,11 @@ async def handle_message(
         if per_minute > 0:
             user = incoming.user
             key = f"{platform}:user:{user.external_id}"
-            decision = await services.limiter.hit(key, limit=per_minute, per_seconds=60)
-            if not decision.allowed:
+            try:
+                decision = await services.limiter.hit(key, limit=per_minute, per_seconds=60)
+            except DatabaseUnavailable:  # the limits live in the database: answer (degraded) meanwhile
+                decision = None
+            if decision is not None and not decision.allowed:
                 seconds = max(1, int(decision.retry_after + 0.999))
                 log.info("channel.user_rate_limited", platform=platform, retry_after=seconds)
                 await renderer.say(t("user_rate_limited", renderer.lang, limit=per_minute, seconds=seconds))
@@ -283,6 +284,16 @@ async def handle_message(
         await _say_safely(renderer, t("internal_error", renderer.lang))
         return None
     return answer
+
+
+async def _human_has_it(services: Services, incoming: Incoming) -> bool:
+    """A human took the escalated thread over (unknown while the database is down: the bot answers)."""
+    if services.escalation is None:
+        return False
+    try:
+        return not await services.escalation.should_answer(incoming, mentioned=incoming.mentioned)
+    except DatabaseUnavailable:
+        return False
 
 
 async def request_human(services: Services, incoming: Incoming, sink: Sink) -> None:

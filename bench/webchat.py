@@ -116,7 +116,7 @@ class User:
         self.reader: asyncio.Task[None] | None = None
 
     async def connect(self, url: str) -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=300) as client:  # a starved server is slow
             r = await client.post("/api/v1/web/session", json={"name": f"bench-user-{self.n}"})
             r.raise_for_status()
             cookie = r.cookies["opora_session"]
@@ -125,7 +125,7 @@ class User:
             additional_headers={"Cookie": f"opora_session={cookie}"},
             max_queue=None,
             ping_interval=None,
-            open_timeout=60,
+            open_timeout=300,
         )
         self.reader = asyncio.create_task(self._read())
 
@@ -362,8 +362,8 @@ async def bench_db(
         levels: list[Level] = []
         try:
             await wait_ready(url, proc, args.ready_timeout)
-            for i in range(0, len(users), 20):
-                await asyncio.gather(*(u.connect(url) for u in users[i : i + 20]))
+            for i in range(0, len(users), 10):
+                await asyncio.gather(*(u.connect(url) for u in users[i : i + 10]))
             # a short warm-up (imports, first connections, the breaker opening on the dead GigaChat)
             warm = argparse.Namespace(**{**vars(args), "duration": 5.0, "profile": False})
             await run_level(2.0, users, questions, warm, url, proc.pid)

@@ -361,7 +361,7 @@ class Engine:
                 return None
         except Exception:
             log.warning("escalation.state_unavailable", session=incoming.session.as_str())
-        verdict = await self.detector.assess(text, incoming.session)
+        verdict = await self._verdict(text, incoming)
         if message_id is not None:
             try:
                 async with self.db.session() as s:
@@ -371,6 +371,14 @@ class Engine:
             except Exception:
                 log.warning("escalation.severity_not_stored", message_id=message_id)
         return verdict
+
+    async def _verdict(self, text: str, incoming: Incoming) -> Verdict:
+        assert self.detector is not None
+        try:
+            return await self.detector.assess(text, incoming.session)
+        except Exception:  # the shared embedder is down: the detector's own local embedding still works
+            log.warning("escalation.detector_degraded", exc_info=True)
+            return await asyncio.to_thread(self.detector.check, text, incoming.session)
 
     async def request_human(self, incoming: Incoming) -> str:
         """The "call a human" button or command: escalate the conversation and say so."""

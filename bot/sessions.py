@@ -66,7 +66,7 @@ async def open_session(
 
 
 async def conversation_for(db: Database, key: SessionKey) -> Conversation | None:
-    async with db.session() as s:
+    async with db.read() as s:
         return await conversations.find_conversation(
             s, platform=key.platform, channel=key.channel, thread=key.thread
         )
