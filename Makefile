@@ -61,12 +61,17 @@ eval: install
 bench: install
 	$(PY) -m bench.retrieval
 	$(PY) -m bench.ingest
+	$(PY) -m bench.embeddings
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
 	$(PY) -m bench.followup_cv
 	$(PY) -m bench.roles_cv
 	$(PY) -m bench.feedback_replay
+	$(PY) -m bench.gaps
+	$(PY) -m bench.hostile
+	$(PY) -m bench.escalation
+	$(PY) -m bench.escalation_transcript
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

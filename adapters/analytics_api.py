@@ -23,6 +23,7 @@ from bot.analytics.records import Window
 from bot.analytics.service import TABLES, Analytics, analytics_for
 from bot.errors import Forbidden, InvalidInput
 from bot.services import Services
+from rag.access import AccessScope
 
 
 def _web_auth(request: Request, services: Services) -> Auth:
@@ -45,12 +46,21 @@ async def admin_viewer(request: Request, services: ServicesDep) -> Viewer:
         if user is not None:
             if not user.is_admin:
                 raise Forbidden("Analytics is for admins only.", "Аналитика доступна только администраторам.")
-            return Viewer(name=user.name, email=user.email)
+            return Viewer(name=user.name, email=user.email, scope=await _scope(services, user.email))
     caller = await get_caller(request)
     if "admin" not in caller.scopes:
         raise Forbidden("Analytics needs the 'admin' scope.", "Для аналитики нужно право 'admin'.")
     name = f"token:{caller.token.name}" if caller.token is not None else f"local:{caller.peer}"
     return Viewer(name=name)
+
+
+async def _scope(services: Services, email: str | None) -> AccessScope:
+    """The restricted pages this admin may read (Confluence, by e-mail); public pages only without one."""
+    resolver = getattr(services.engine, "access", None)
+    scope_of = getattr(resolver, "scope", None)
+    if scope_of is None or not email:
+        return AccessScope()
+    return await scope_of(email)  # type: ignore[no-any-return]
 
 
 AdminViewer = Annotated[Viewer, Depends(admin_viewer)]

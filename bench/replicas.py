@@ -139,7 +139,10 @@ class Replica:
                 raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
             return await self.readyz()
 
-        return await until(ready, f"{self.name} ready", within=180)
+        try:
+            return await until(ready, f"{self.name} ready", within=600)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; its log ends: {self.log_path.read_text()[-2000:]}") from exc
 
     async def is_leader(self) -> bool:
         state = await self.readyz()
@@ -171,6 +174,23 @@ class Replica:
                 self.kill()
 
 
+async def job_runs(db_url: str, replicas: list[Replica]) -> dict[str, int]:
+    """Scheduled job runs recorded in ``job_runs``, counted by the replica that ran them."""
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        rows = await conn.fetch("SELECT instance FROM job_runs")
+    finally:
+        await conn.close()
+    pids = {str(r.proc.pid): r.name for r in replicas if r.proc is not None}
+    counts = {r.name: 0 for r in replicas}
+    for row in rows:
+        name = pids.get(row["instance"].split(":")[1], "other")
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def duplicates(a: Replica, b: Replica, platform: str) -> list[str]:
     """Which replicas dropped a delivery of ``platform`` as already answered (``channel.duplicate_event``)."""
     return [
@@ -194,7 +214,9 @@ def base_env(db_url: str, kb: Path, fakes: dict[str, str]) -> dict[str, str]:
             "OPORA_LOG_JSON": "true",
             "OPORA_VECTOR_STORE__KIND": "qdrant",
             "OPORA_KB__PATHS": json.dumps([str(kb)]),
-            "OPORA_DATABASE__LEADER_RETRY_INTERVAL": "1.0",
+            "OPORA_SCHEDULER__LEASE_RETRY_SECONDS": "1.0",
+            "OPORA_SCHEDULER__FOLDER_RESCAN_MINUTES": "0.1",  # a scheduled job every 6 s, to see who runs it
+            "OPORA_SCHEDULER__LEASE_HEARTBEAT_SECONDS": "1.0",
             "OPORA_WEBCHAT__QUESTIONS_PER_MINUTE": str(QPM),
             "OPORA_PROVIDERS__CHAIN": '["fake"]',
             "OPORA_PROVIDERS__PROVIDERS__FAKE__KIND": "openai",
@@ -278,8 +300,8 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
         # leader-only work: the start-up ingest, Telegram polling, the Mattermost websocket
         await until(lambda: a.events("ingest.done"), "the leader's start-up ingest", within=120)
         results["ingest_runs"] = [len(a.events("ingest.done")), len(b.events("ingest.done"))]
-        out(f"start-up ingest (leader only): ingest.done events a={results['ingest_runs'][0]} "
-            f"b={results['ingest_runs'][1]}")  # fmt: skip
+        runs = results["ingest_runs"]
+        out(f"ingests (start-up, scheduled rescans; leader only): ingest.done events a={runs[0]} b={runs[1]}")
         await until(lambda: tg.polling, "the leader's getUpdates")
         await until(lambda: mm.connects >= 1, "the leader's Mattermost websocket")
         tg.push_update(tg_update(9001, QUESTION, chat_id=501))
@@ -354,6 +376,11 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
             + ", ".join(f"{n}→{c or t}" for n, t, c in replies)
         )
 
+        # scheduled jobs: every run recorded so far was made by the leader
+        await until(lambda: sum(1 for e in a.events("ingest.done") if "source" not in e) >= 2, "a rescan")
+        results["job_runs_before"] = await job_runs(env["OPORA_DATABASE_URL"], [a, b])
+        out(f"scheduler job runs (job_runs table) before the kill: {results['job_runs_before']}")
+
         # failover: kill the leader; the other replica takes the lock and the leader-only work
         killed = time.monotonic()
         a.kill()
@@ -361,11 +388,17 @@ async def phase_one(root: Path, env: dict[str, str], fakes: dict[str, Any], out:
         took = time.monotonic() - killed
         results["failover_s"] = took
         out(f"killed replica-a (SIGKILL): replica-b leads after {took:.1f} s")
+        # the dead leader's long poll ends at the fake (its answer goes nowhere), then the new leader polls
+        await until(lambda: tg.polling == 0, "the killed leader's getUpdates to end", within=30)
+        await until(lambda: tg.polling == 1, "the new leader's getUpdates", within=60)
         tg.push_update(tg_update(9002, QUESTION, chat_id=502))
         await until(lambda: tg.sent(502), "Telegram answer from the new leader", within=60)
         await until(lambda: mm.connects >= 2, "the new leader's Mattermost websocket")
         post = await mm.user_post(user_id="u2" * 13, channel_id="d" * 26, message=f"@opora {QUESTION}")
         await until(lambda: mm.bot_posts(post.id), "Mattermost answer from the new leader", within=60)
+        await until(lambda: b.events("ingest.done"), "a scheduled job in the new leader", within=60)
+        results["job_runs_after"] = await job_runs(env["OPORA_DATABASE_URL"], [a, b])
+        out(f"scheduler job runs after the failover: {results['job_runs_after']}")
         results["after_failover"] = {
             "telegram": len(tg.sent(502)),
             "mm_connects": mm.connects,
@@ -491,7 +524,8 @@ async def run(out: Out = print) -> dict[str, Any]:
         )
         if built.returncode != 0:
             raise RuntimeError(built.stdout[-2000:] + built.stderr[-2000:])
-        out(f"index built once: opora ingest → {built.stdout.strip().splitlines()[-1]}")
+        summary = [line for line in built.stdout.splitlines() if "added" in line] or ["?"]
+        out(f"index built once: opora ingest → {summary[-1].strip()}")
         out("qdrant-client local mode, a second process on the same folder: " + local_mode_shared(root))
         out("→ each replica opens its own copy of the built index (a Qdrant server is shared instead)")
         results = await phase_one(root, env, fakes, out)
@@ -505,6 +539,9 @@ async def run(out: Out = print) -> dict[str, Any]:
 
 
 def main() -> None:
+    import logging
+
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # fakes writing to a killed replica
     started = time.monotonic()
     print("bench.replicas: two opora serve processes on one PostgreSQL")
     asyncio.run(run())

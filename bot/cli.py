@@ -64,6 +64,8 @@ def serve(
         port=port or settings.server.port,
         log_config=None,
         ws="websockets-sansio",
+        ws_max_size=settings.server.ws_max_size,
+        proxy_headers=False,  # applied inside the app (adapters/edge.py), after the TCP peer is recorded
     )
 
 
@@ -147,6 +149,7 @@ def ask(
     """Ask one question and print the answer with its sources."""
     from bot.errors import OporaError
     from bot.types import Incoming, Platform, SessionKey, UserRef
+    from rag.urls import http_url
 
     settings = _settings()
     incoming = Incoming(
@@ -166,7 +169,7 @@ def ask(
     if answer.sources:
         console.print("\n[bold]Sources[/bold]")
         for number, src in enumerate(answer.sources, start=1):
-            where = src.url or src.path or ""
+            where = http_url(src.url) or src.path or ""
             section = f" › {src.section}" if src.section else ""
             console.print(f"[{number}] {src.title}{section} — {where} (score {src.score:.3f})", markup=False)
     console.print(f"\n[dim]{answer.latency_ms} ms[/dim]")

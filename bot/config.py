@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 from bot.analytics.settings import AnalyticsSettings
 from bot.escalation.settings import EscalationSettings
 from bot.ranking_settings import RankingSettings
+from bot.resilience.settings import ResilienceSettings
 from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
 from rag.sync.settings import ConfluenceSettings
@@ -58,7 +59,7 @@ class EmbeddingSettings(BaseModel):
     cache_dir: Path | None = None  # fastembed model folder
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
-    precision: Literal["q4", "int8", "fp32"] = "q4"  # onnx backend: precision of the linear layers
+    precision: Literal["q4", "mixed", "int8", "fp32"] = "q4"  # onnx backend: its linear layers
     query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
 
 
@@ -107,6 +108,10 @@ class SlackSettings(BaseModel):
     api_url: str | None = None  # Web API base, e.g. https://slack.com/api/
     edit_interval: float = 1.0  # seconds between edits of a streamed answer (chat.update is Tier 3)
     events_path: str = "/slack/events"  # HTTP mode: Events API, interactivity and /opora all post here
+    allowed_teams: list[str] = Field(default_factory=list)  # workspace ids (T...); empty: any
+    # channel ids (C.../G...); empty: any; direct messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -122,6 +127,9 @@ class TelegramSettings(BaseModel):
     api_url: str | None = None  # Bot API server base, e.g. https://api.telegram.org
     edit_interval: float = 1.0  # seconds between two edits of one streamed message
     polling_timeout: int = 30  # getUpdates long-poll seconds
+    allowed_chats: list[int] = Field(default_factory=list)  # group/supergroup chat ids; empty: any group
+    allowed_users: list[int] = Field(default_factory=list)  # user ids, in any chat; empty: anyone
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -136,10 +144,26 @@ class MattermostSettings(BaseModel):
     action_path: str = "/mattermost/actions"
     edit_interval: float = 0.5  # seconds between two edits of one streamed post
     reconnect_max: float = 30.0  # websocket reconnect backoff ceiling, seconds
+    allowed_teams: list[str] = Field(default_factory=list)  # team ids; empty: any
+    # channel ids; empty: any; direct and group messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
         return self.url is not None and self.token is not None
+
+
+class OidcSettings(BaseModel):
+    """OpenID Connect sign-in for the web chat (authorization code flow with PKCE)."""
+
+    issuer: str | None = None  # e.g. https://sso.example.com/realms/dev; discovery at /.well-known/...
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # confidential clients; public clients rely on PKCE alone
+    scopes: str = "openid email profile"
+    redirect_url: str | None = None  # public URL of /api/v1/web/oidc/callback; default: from the request
+    name_claim: str = "preferred_username"  # shown name; falls back to name, then email, then sub
+    timeout: float = 10.0  # seconds per request to the provider
 
 
 class WebChatSettings(BaseModel):
@@ -147,12 +171,16 @@ class WebChatSettings(BaseModel):
     company_name: str = "Opora"
     accent_color: str = "#2563eb"
     session_secret: SecretStr | None = None  # generated and stored under data_dir on first run
-    auth: Literal["name", "proxy"] = "name"
+    auth: Literal["name", "proxy", "oidc"] = "name"
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
     popular_days: int = 14
-    popular_min_count: int = 2  # shown as popular once asked this often (one person's stays private)
+    # a question is shown as popular once this many distinct people asked it (never from DMs/private channels)
+    popular_min_people: int = Field(
+        default=3, validation_alias=AliasChoices("popular_min_people", "popular_min_count")
+    )
     seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
     static_dir: Path | None = None  # default: webchat/dist
 
@@ -163,7 +191,6 @@ class DatabaseSettings(BaseModel):
     migrate_on_start: bool = True  # false when `opora migrate` runs first (compose service, Helm hook Job)
     pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per replica
     max_overflow: int = Field(default=20, ge=0)  # extra connections under load, per replica
-    leader_retry_interval: float = Field(default=5.0, gt=0)  # seconds between a follower's lock attempts
 
 
 class ApiSettings(BaseModel):
@@ -177,6 +204,9 @@ class ApiSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # reverse proxies whose X-Forwarded-For/-Proto uvicorn applies; None: webchat.trusted_proxies
+    forwarded_allow_ips: list[str] | None = None
+    ws_max_size: int = 128 * 1024  # bytes; bigger WebSocket messages close the socket (1009) at the server
 
 
 class Settings(BaseSettings):
@@ -209,6 +239,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
@@ -249,6 +280,20 @@ class Settings(BaseSettings):
             raise ValueError(f"placeholder secrets are not allowed in production mode: {', '.join(bad)}")
         return self
 
+    @model_validator(mode="after")
+    def _refuse_unsafe_web_sign_in(self) -> Settings:
+        web = self.webchat
+        if self.mode == "production" and web.enabled and web.auth == "name":
+            raise ValueError(
+                "webchat.auth: name lets anyone sign in as anyone (it asks only for a name), so production "
+                "mode refuses it: set webchat.auth to oidc (with webchat.oidc.issuer and client_id) or proxy "
+                "(behind an authenticating proxy listed in webchat.trusted_proxies), "
+                "or webchat.enabled: false"
+            )
+        if web.auth == "oidc" and not (web.oidc.issuer and web.oidc.client_id):
+            raise ValueError("webchat.auth: oidc needs webchat.oidc.issuer and webchat.oidc.client_id")
+        return self
+
     def _secrets(self) -> list[tuple[str, SecretStr | None]]:
         found: list[tuple[str, SecretStr | None]] = [
             ("slack.bot_token", self.slack.bot_token),
@@ -259,6 +304,7 @@ class Settings(BaseSettings):
             ("mattermost.token", self.mattermost.token),
             ("mattermost.action_token", self.mattermost.action_token),
             ("webchat.session_secret", self.webchat.session_secret),
+            ("webchat.oidc.client_secret", self.webchat.oidc.client_secret),
             ("embeddings.api_key", self.embeddings.api_key),
             ("vector_store.api_key", self.vector_store.api_key),
             ("confluence.token", self.confluence.token),

@@ -13,8 +13,12 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from prometheus_client import Counter
+
 from bot.engine import RetrievalOutcome, Retriever
 from rag.access import AccessScope
+
+lookups = Counter("opora_retrieval_cache_total", "Retrieval cache lookups by result", ["result"])
 
 
 class CachedRetriever:
@@ -55,8 +59,10 @@ class CachedRetriever:
         if entry is not None and now - entry[0] < self.ttl and not entry[1].cancelled():
             self._entries.move_to_end(key)
             self.hits += 1
+            lookups.labels("hit").inc()
             return await asyncio.shield(entry[1])
         self.misses += 1
+        lookups.labels("miss").inc()
         future: asyncio.Future[RetrievalOutcome] = asyncio.get_running_loop().create_future()
         self._entries[key] = (now, future)
         self._entries.move_to_end(key)

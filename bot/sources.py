@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bot.types import Passage, Source
-from rag.loaders.markup import safe_url
+from rag.urls import http_url
 
 
 @dataclass(slots=True)
@@ -31,7 +31,7 @@ class Page:
         sections = tuple(dict.fromkeys(x.section for x in self.passages if x.section))
         return Source(
             title=p.title,
-            url=safe_url(p.url),
+            url=http_url(p.url),
             path=p.path,
             score=max(x.score for x in self.passages),
             section=sections[0] if sections else None,
@@ -39,6 +39,7 @@ class Page:
             sections=sections,
             why=self.why,
             version=p.version,
+            access=p.access,
         )
 
 

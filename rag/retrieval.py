@@ -252,9 +252,12 @@ class Retriever:
         text = normalize_query(query)
         lang = lang or detect_lang(text)
         t0 = time.perf_counter()
-        dense, sparse = await asyncio.gather(
-            self.embedder.embed_query(text), asyncio.to_thread(self.sparse_query, text)
-        )
+        if mode == "sparse":  # BM25 alone needs no embedder (the degraded mode when it is down)
+            dense, sparse = None, await asyncio.to_thread(self.sparse_query, text)
+        else:
+            dense, sparse = await asyncio.gather(
+                self.embedder.embed_query(text), asyncio.to_thread(self.sparse_query, text)
+            )
         t1 = time.perf_counter()
         if mode == "dense":
             hits = await self.store.dense_query(dense, limit=cfg.candidates, access=access)

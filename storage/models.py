@@ -84,6 +84,8 @@ class Conversation(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     title: Mapped[str | None] = mapped_column(String(255))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # asked where its question may be shown to others as a popular one (never DMs, private channels, API)
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -99,7 +101,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16))  # question | answer
+    kind: Mapped[str] = mapped_column(String(16))  # question | answer | human | followup (escalated threads)
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(8))

@@ -65,6 +65,7 @@ class WebChat:
             user=user.ref(),
             session=key,
             role=msg.role,
+            shareable=True,  # popular only once several people asked it (bot.history)
             extras={"request_id": msg.request_id},
             private=True,  # the web chat is one person's: their restricted Confluence pages may be used
         )

@@ -22,6 +22,7 @@ import structlog
 
 from bot.analytics.metrics import ABSTAINED, ANSWERED, outcome
 from bot.analytics.records import QuestionRecord
+from rag.access import AccessScope
 
 log = structlog.get_logger(__name__)
 MAX_QUESTIONS = 2000  # newest distinct gap questions clustered (the linkage matrix grows as n²)
@@ -32,7 +33,14 @@ class QueryEmbedder(Protocol):
 
 
 class PageFinder(Protocol):
-    async def retrieve(self, query: str, *, lang: str | None = None, limit: int | None = None) -> Any: ...
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
+    ) -> Any: ...
 
 
 def best_score(q: QuestionRecord) -> float | None:
@@ -97,6 +105,7 @@ async def find_gaps(
     *,
     embedder: QueryEmbedder,
     pages: PageFinder | None,
+    access: AccessScope | None = None,
     low_confidence: float = 0.8,
     distance: float = 0.1,
     min_size: int = 1,
@@ -141,16 +150,17 @@ async def find_gaps(
     groups = sorted(groups, key=lambda g: (-g[0].size, -g[0].last_asked.timestamp()))[:limit]
     if pages is not None:
         for gap, question, lang in groups:
-            gap.pages = await nearest_pages(pages, question, lang, page_count)
+            gap.pages = await nearest_pages(pages, question, lang, page_count, access)
     return [g for g, _, _ in groups]
 
 
 async def nearest_pages(
-    pages: PageFinder, question: str, lang: str | None, count: int
+    pages: PageFinder, question: str, lang: str | None, count: int, access: AccessScope | None = None
 ) -> list[dict[str, Any]]:
-    """The best distinct pages the retriever finds for ``question`` (whatever their score)."""
+    """The best distinct pages the retriever finds for ``question`` (whatever their score), among those
+    ``access`` may read (``None``: public pages only)."""
     try:
-        outcome_ = await pages.retrieve(question, lang=lang, limit=max(count * 3, count))
+        outcome_ = await pages.retrieve(question, lang=lang, limit=max(count * 3, count), access=access)
     except Exception:  # a failing index must not take the gaps list down
         log.exception("gaps.nearest_pages_failed")
         return []
@@ -168,6 +178,7 @@ async def nearest_pages(
                 "url": chunk.url,
                 "path": chunk.path,
                 "score": round(float(hit.score), 4),
+                "access": list(getattr(chunk, "access", []) or []),
             }
         )
         if len(out) >= count:

@@ -202,7 +202,7 @@ def documents(
             if not doc or doc in seen:
                 continue
             seen.add(doc)
-            info.setdefault(doc, {k: src.get(k) for k in ("title", "url", "path")})
+            info.setdefault(doc, {k: src.get(k) for k in ("title", "url", "path", "access")})
             cited[doc] += 1
             down[doc] += sum(1 for v in answer_votes if v.value < 0)
             up[doc] += sum(1 for v in answer_votes if v.value > 0)
@@ -234,7 +234,9 @@ def downvote_comments(
                     "comment": v.comment,
                     "user": v.user_key,
                     "answer_id": v.answer_id,
-                    "sources": [s.get("title") for s in q.sources],
+                    "sources": [
+                        {k: s.get(k) for k in ("doc_id", "title", "url", "access")} for s in q.sources
+                    ],
                 }
             )
     rows.sort(key=lambda r: r["at"], reverse=True)

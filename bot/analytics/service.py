@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from bot.analytics import ab, metrics
-from bot.analytics.access import OpenPages, PageVisibility, Viewer, redact_pages
+from bot.analytics.access import Viewer, redact_pages
 from bot.analytics.exports import UserHasher, to_csv
 from bot.analytics.gaps import PageFinder, QueryEmbedder, find_gaps
 from bot.analytics.records import (
@@ -52,7 +52,6 @@ class Analytics:
         variants: Sequence[str] = ("control",),
         embedder: QueryEmbedder | None = None,
         pages: PageFinder | None = None,
-        visibility: PageVisibility | None = None,
         variant_states: VariantStates | None = None,
     ) -> None:
         self.db = db
@@ -60,7 +59,6 @@ class Analytics:
         self.variants = list(variants)
         self.embedder = embedder
         self.pages = pages
-        self.visibility: PageVisibility = visibility or OpenPages()
         self.variant_states = variant_states or VariantStates(db, ttl=0.0)
         self.hasher = UserHasher(db)
 
@@ -99,10 +97,11 @@ class Analytics:
                 window_hours=hours,
             ),
             "roles": metrics.roles(data.questions, data.votes, window_hours=hours),
-            "documents": {
-                key: await redact_pages(self.visibility, viewer, rows) for key, rows in docs.items()
-            },
-            "comments": await self._hashed(metrics.downvote_comments(data.questions, data.votes)),
+            "documents": {key: redact_pages(viewer, rows) for key, rows in docs.items()},
+            "comments": [
+                {**c, "sources": redact_pages(viewer, c["sources"])}
+                for c in await self._hashed(metrics.downvote_comments(data.questions, data.votes))
+            ],
             "escalations": metrics.escalation_times(
                 data.escalations, baseline_minutes=self.settings.escalation_baseline_minutes
             ),
@@ -120,6 +119,7 @@ class Analytics:
             data.questions,
             embedder=self.embedder,
             pages=self.pages,
+            access=viewer.scope,
             low_confidence=cfg.low_confidence,
             distance=cfg.gap_distance,
             min_size=cfg.gap_min_size,
@@ -130,7 +130,7 @@ class Analytics:
         out = []
         for gap in groups:
             row = gap.public()
-            row["pages"] = await redact_pages(self.visibility, viewer, row["pages"])
+            row["pages"] = redact_pages(viewer, row["pages"])
             out.append(row)
         total = sum(g["size"] for g in out)
         return {
@@ -180,7 +180,10 @@ class Analytics:
                 {"list": "most_downvoted", **r} for r in docs["most_downvoted"]
             ]
         if name == "comments":
-            return view["comments"]
+            return [
+                {**c, "sources": [p["title"] or "(restricted)" for p in c["sources"]]}
+                for c in view["comments"]
+            ]
         if name == "roles":
             return view["roles"]
         if name == "escalations":
@@ -211,7 +214,6 @@ def analytics_for(services: Any) -> Analytics:
             variants=[v.name for v in settings.providers.variants],
             embedder=services.extras.get("embedder"),
             pages=services.extras.get("retriever"),
-            visibility=services.extras.get("page_visibility"),
         )
         services.extras["analytics"] = found
     return found

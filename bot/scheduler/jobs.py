@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from bot.analytics.digest import register_analytics_jobs
 from bot.confluence_sync import register_confluence_jobs
 from bot.indexing import IndexStatus
 from storage.repositories import jobs as job_repo
@@ -19,7 +20,8 @@ from storage.repositories.cache import cache_purge_expired
 from storage.repositories.events import purge_events
 
 if TYPE_CHECKING:
-    from bot.scheduler.core import JobContext, Scheduler
+    from bot.escalation.service import EscalationService
+    from bot.scheduler.core import JobContext, JobFunc, Scheduler
     from bot.services import Services
 
 log = structlog.get_logger(__name__)
@@ -58,6 +60,13 @@ def cleanup(services: Services):  # type: ignore[no-untyped-def]
     return job
 
 
+def escalation_sweep(service: EscalationService) -> JobFunc:
+    async def job(ctx: JobContext) -> dict[str, int]:
+        return await service.sweep()
+
+    return job
+
+
 def register_jobs(scheduler: Scheduler, services: Services) -> None:
     """Register every job this deployment runs (the built-ins, then the optional parts that are set up)."""
     settings = services.settings
@@ -73,6 +82,12 @@ def register_jobs(scheduler: Scheduler, services: Services) -> None:
         )
     scheduler.add(CLEANUP, cleanup(services), cron=cfg.cleanup_cron)
     register_confluence_jobs(scheduler, services)
-    # Parts that run on a schedule register here, one line each, e.g.:
-    #   scheduler.add("escalation.repage", repage_job(services), minutes=1)
-    #   scheduler.add("analytics.digest", digest_job(services), cron="0 8 * * *")
+    if services.escalation is not None:  # retries of failed pages and re-pages; claims are replica-safe
+        scheduler.add(
+            "escalation.sweep",
+            escalation_sweep(services.escalation),
+            seconds=settings.escalation.outbox_interval,
+            description="retry failed pages, re-page the next person when nobody acknowledged",
+        )
+    register_analytics_jobs(scheduler, services)
+    # Parts that run on a schedule register here, one line each (see the package docstring).

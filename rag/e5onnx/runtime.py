@@ -63,6 +63,9 @@ class E5Runtime:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # idle threads sleep instead of spinning: the bot embeds in bursts, on cores it shares
+        # (measured: the same CPU-bound work, ~15% less CPU time, same wall time)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
         self.forward_passes = 0  # observed by tests and the bench
 

@@ -13,8 +13,9 @@ import structlog
 
 from rag.language import lang_by_letters
 from rag.loaders.html import html_to_markdown
-from rag.loaders.markup import clean_html, safe_url
+from rag.loaders.markup import clean_html
 from rag.types import SourceDocument
+from rag.urls import http_url
 
 log = structlog.get_logger(__name__)
 
@@ -77,8 +78,7 @@ def parse_file(root: Path, file: Path, source: str, raw: bytes) -> SourceDocumen
     lang = str(meta.get("lang") or "").lower() or _lang_from_path(rel) or detect_lang(body)
     if _is_faq(rel, meta):
         kind = "faq"
-    # only an absolute http(s) URL may reach a client as a link (no javascript:, data: or relative targets)
-    url = safe_url(meta.get("source_url")) or safe_url(meta.get("url"))
+    url = http_url(meta.get("source_url")) or http_url(meta.get("url"))  # javascript:, data:, ... never links
     return SourceDocument(
         source=source,
         external_id=rel.as_posix(),

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urlsplit
+
+from rag.urls import http_url
 
 # elements whose whole content is dropped
 _DROP_BLOCK = re.compile(
@@ -50,32 +51,13 @@ _HTMLISH = re.compile(
 )
 
 
-def safe_url(url: object) -> str | None:
-    """``url`` when it is an absolute http(s) URL with a host, else ``None`` (no ``javascript:``, ``data:``,
-    relative or empty targets ever reach a client)."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.netloc
-        or any(c in url for c in '\n\r\t <>"')
-    ):
-        return None
-    return url
-
-
 def _anchor(match: re.Match[str]) -> str:
     attrs, inner = match.group(1), match.group(2)
     text = " ".join(_ANY_TAG.sub(" ", inner).split())
     if not text:
         return ""
     href = _HREF.search(attrs)
-    target = safe_url(next((g for g in href.groups() if g is not None), "")) if href else None
+    target = http_url(next((g for g in href.groups() if g is not None), "")) if href else None
     cls = _CLASS.search(attrs)
     classes = (next((g for g in cls.groups() if g is not None), "") if cls else "").split()
     if any("summary" in c for c in classes):  # a collapsible section's title

@@ -1,7 +1,9 @@
 """The embedded default: Qdrant Edge (``qdrant-edge-py``), one shard on disk, in process.
 
-Edge calls are synchronous (a query takes about a millisecond); they run in a worker thread under one lock
-so the event loop never waits on the disk and concurrent writers and readers never interleave.
+Edge calls are synchronous (a query takes about a millisecond); they run in worker threads so the event loop
+never waits on the disk. The shard synchronises its own segments, so searches run beside writes instead of
+queueing behind them (an ingest's upserts, an optimize): writers take turns among themselves, and opening or
+closing the shard waits until no search or write is running (``bench/edge_store.py`` measures it).
 """
 
 from __future__ import annotations
@@ -52,14 +54,46 @@ class EdgeStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._shard: Any = None
-        self._lock = threading.Lock()
+        self._write = threading.Lock()  # one writer at a time (upserts, deletes, optimize)
+        self._state = threading.Condition()  # opening/closing vs. calls in flight
+        self._busy = 0
+        self._exclusive = False
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        def locked() -> T:
-            with self._lock:
+    async def _call(self, fn: Callable[[], T], *, write: bool = False) -> T:
+        """``fn`` in a worker thread; searches never wait for writes, writes wait for each other."""
+
+        def run() -> T:
+            with self._state:
+                self._state.wait_for(lambda: not self._exclusive)
+                self._busy += 1
+            try:
+                if not write:
+                    return fn()
+                with self._write:
+                    return fn()
+            finally:
+                with self._state:
+                    self._busy -= 1
+                    self._state.notify_all()
+
+        return await asyncio.to_thread(run)
+
+    async def _alone(self, fn: Callable[[], T]) -> T:
+        """``fn`` with nothing else running (opening and closing the shard)."""
+
+        def run() -> T:
+            with self._state:
+                self._state.wait_for(lambda: not self._exclusive)
+                self._exclusive = True
+                self._state.wait_for(lambda: self._busy == 0)
+            try:
                 return fn()
+            finally:
+                with self._state:
+                    self._exclusive = False
+                    self._state.notify_all()
 
-        return await asyncio.to_thread(locked)
+        return await asyncio.to_thread(run)
 
     def _open(self, dim: int) -> None:
         if self._shard is not None:
@@ -78,7 +112,7 @@ class EdgeStore:
         log.info("store.edge.open", path=str(self.path), points=self._count())
 
     async def ensure_collection(self, dim: int) -> None:
-        await self._call(lambda: self._open(dim))
+        await self._alone(lambda: self._open(dim))
 
     def _count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
@@ -100,11 +134,11 @@ class EdgeStore:
             for c, d, s, k in zip(chunks, dense, sparse, keys or [None] * len(chunks), strict=True)
         ]
         if points:
-            await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)))
+            await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)), write=True)
 
     async def delete_doc(self, doc_id: str) -> None:
         op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_id))
-        await self._call(lambda: self._shard.update(op))
+        await self._call(lambda: self._shard.update(op), write=True)
 
     async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Dense vectors of the points of ``doc_ids`` that carry an ``embed_key``, by that key."""
@@ -203,9 +237,9 @@ class EdgeStore:
 
     async def optimize(self) -> None:
         """Merge segments and build indexes (after a large ingest)."""
-        await self._call(lambda: self._shard.optimize())
+        await self._call(lambda: self._shard.optimize(), write=True)
 
     async def close(self) -> None:
         if self._shard is not None:
             shard, self._shard = self._shard, None
-            await self._call(lambda: (shard.flush(), shard.close()))
+            await self._alone(lambda: (shard.flush(), shard.close()))

@@ -128,6 +128,12 @@ class ConfluenceSync:
         state = await self.checkpoints.get(STATE_CHECKPOINT) or {}
         pages: dict[str, list[Any]] = state.setdefault("pages", {})  # id -> [version, access, space]
         windows: dict[str, str] = state.setdefault("since", {})
+        if state.get("fingerprint") != self.ingestor.fingerprint:
+            # A new embedder or chunker: every page must be indexed again, so list them all.
+            for key in pages.values():
+                key[0] = -1
+            state["fingerprint"] = self.ingestor.fingerprint
+            full = full or bool(pages)
         self._restrictions.clear()
         self._bodies.clear()
         listed: dict[str, set[str]] = {}

@@ -33,7 +33,10 @@ async def abandon_foreign_runs(session: AsyncSession, *, instance: str) -> list[
     Called by a new leader: while it holds the lease no other instance runs jobs, so such a row is a run
     whose instance died (or lost the lease) mid-job.
     """
-    stmt = select(JobRun).where(JobRun.status == "running", JobRun.instance != instance)
+    # "cli:…" rows are runs by hand (``opora sync confluence``) in another process that may still be at it.
+    stmt = select(JobRun).where(
+        JobRun.status == "running", JobRun.instance != instance, JobRun.instance.not_like("cli:%")
+    )
     rows = list((await session.execute(stmt)).scalars())
     for row in rows:
         row.status, row.finished_at = "abandoned", utcnow()

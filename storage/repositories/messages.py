@@ -112,14 +112,17 @@ async def find_by_platform_ref(session: AsyncSession, *, platform: str, platform
 async def popular_questions(
     session: AsyncSession, *, days: int, limit: int, now: datetime | None = None
 ) -> list[tuple[str, int]]:
-    """Most asked questions (case-folded) of the last ``days`` days, with their counts."""
+    """Questions (case-folded) of the last ``days`` days asked in shareable conversations, with the number of
+    distinct people who asked each, most people first. DMs, private channels and API calls never count."""
     since = (now or utcnow()) - timedelta(days=days)
     key = func.lower(func.trim(Message.text))
+    people = func.count(func.distinct(Message.user_id))
     stmt = (
-        select(func.min(Message.text), func.count())
-        .where(Message.kind == "question", Message.created_at >= since)
+        select(func.min(Message.text), people)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.kind == "question", Message.created_at >= since, Conversation.shareable.is_(True))
         .group_by(key)
-        .order_by(func.count().desc(), func.min(Message.id).desc())
+        .order_by(people.desc(), func.min(Message.id).desc())
         .limit(limit)
     )
     return [(text, count) for text, count in (await session.execute(stmt)).all()]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +17,7 @@ from bot.app import create_app
 from storage.models import Message, utcnow
 from tests.analytics.seed import KNOWN, KNOWN_QUESTIONS, ab_questions, seed
 
+REPO = Path(__file__).resolve().parents[2]
 STABLE_KEYS = {
     "questions",
     "answered",
@@ -180,3 +184,24 @@ async def test_gaps_group_unanswered_questions_with_nearest_pages(app, core) -> 
     assert groups[1]["examples"] == ["What is the retention period of Kafka topics?"]
     assert all(1 <= len(g["pages"]) <= 3 and g["pages"][0]["title"] for g in groups)
     assert body["questions"] == 3
+
+
+async def test_metrics_gain_the_kpis(app, core) -> None:
+    await seed(core.db, KNOWN_QUESTIONS, utcnow())
+    core.settings.analytics.metrics_days = 30
+    async with await client_as(app, core, None) as scraper:
+        text = (await scraper.get("/metrics")).text
+    assert 'opora_kpi_deflection_ratio{channel="all"} 0.5' in text
+    assert 'opora_kpi_questions{channel="slack"} 5.0' in text
+    assert 'opora_kpi_outcome_questions{channel="all",outcome="abstained"} 2.0' in text
+    assert 'opora_kpi_answer_seconds{channel="all",quantile="p95"} 7.2' in text
+    assert 'opora_kpi_first_token_seconds{channel="all",quantile="p50"} 0.3' in text
+    assert 'opora_kpi_satisfaction_ratio{channel="all"} 0.6667' in text
+    assert "opora_kpi_escalation_baseline_minutes 120.0" in text
+    assert "opora_kpi_window_days 30.0" in text
+    # every series the Grafana dashboard queries is one /metrics exposes
+    dashboard = json.loads((REPO / "deploy" / "grafana" / "opora-dashboard.json").read_text())
+    queried = {
+        m for p in dashboard["panels"] for t in p["targets"] for m in re.findall(r"opora_\w+", t["expr"])
+    }
+    assert len(queried) >= 8 and all(f"\n{name}" in text for name in queried), queried

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database
+from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Feedback, Message, User
 
 
@@ -28,13 +29,17 @@ class Q:
     text: str = ""
     minutes_ago: int = 0
     lang: str = "en"
+    # escalated: minutes from the escalation to acknowledgement, first human reply, resolution (None: not yet)
+    escalation: tuple[float | None, float | None, float | None] | None = None
 
 
 DOCS = {
     "doc-a": ("Deploying with werf", "https://docs.example.com/werf/deploy"),
     "doc-b": ("Helm rollback", "https://docs.example.com/helm/rollback"),
     "doc-c": ("Kafka topics", "https://docs.example.com/kafka/topics"),
+    "doc-secret": ("Payroll runbook", "https://wiki.example.com/payroll"),
 }
+RESTRICTED_DOCS = {"doc-secret": ["user:carol@example.com", "group:finance"]}
 
 KNOWN_QUESTIONS = [
     Q(
@@ -156,7 +161,13 @@ async def seed(db: Database, questions: list[Q], now: datetime) -> None:
             asked = now - (timedelta(minutes=q.minutes_ago) if q.minutes_ago else timedelta(days=i + 2))
             asker = await user(q.channel, f"user{i % 4}")
             conv = Conversation(
-                platform=q.channel, channel="C1", thread=f"t{i}", owner_id=asker.id, title=q.text
+                platform=q.channel,
+                channel="C1",
+                thread=f"t{i}",
+                owner_id=asker.id,
+                title=q.text,
+                created_at=asked,
+                updated_at=asked,
             )
             s.add(conv)
             await s.flush()
@@ -182,7 +193,14 @@ async def seed(db: Database, questions: list[Q], now: datetime) -> None:
                 text="answer",
                 lang=q.lang,
                 sources=[
-                    {"doc_id": d, "title": DOCS[d][0], "url": DOCS[d][1], "path": None, "score": score}
+                    {
+                        "doc_id": d,
+                        "title": DOCS[d][0],
+                        "url": DOCS[d][1],
+                        "path": None,
+                        "score": score,
+                        "access": RESTRICTED_DOCS.get(d, []),
+                    }
                     for d, score in q.sources
                 ],
                 latency_ms=q.latency,
@@ -195,6 +213,27 @@ async def seed(db: Database, questions: list[Q], now: datetime) -> None:
             )
             s.add(answer)
             await s.flush()
+            if q.escalation is not None:
+                ack, reply, resolve = (
+                    None if m is None else asked + timedelta(minutes=m) for m in q.escalation
+                )
+                s.add(
+                    EscalationRow(
+                        conversation_id=conv.id,
+                        platform=conv.platform,
+                        channel=conv.channel,
+                        thread=conv.thread,
+                        question_message_id=question.id,
+                        answer_message_id=answer.id,
+                        trigger="detector",
+                        severity="critical",
+                        state="resolved" if resolve else "acknowledged" if ack else "open",
+                        created_at=asked,
+                        acknowledged_at=ack,
+                        first_human_reply_at=reply,
+                        resolved_at=resolve,
+                    )
+                )
             for n, (value, hours, comment) in enumerate(q.votes):
                 voter = await user(q.channel, f"voter{n}")
                 at = answered_at + timedelta(hours=hours)
@@ -248,7 +287,7 @@ def demo_questions(days: int = 30, seed_value: int = 13) -> list[Q]:
     out = []
     for day in range(days):
         for _ in range(rng.randint(8, 20)):
-            en, ru, doc, kind = rng.choice(DEMO_TOPICS)
+            en, ru, doc, kind = rng.choices(DEMO_TOPICS, [6, 5, 3, 2, 1, 1])[0]
             lang = rng.choice(["en", "ru"])
             channel = rng.choices(["slack", "telegram", "web", "mattermost"], [5, 2, 3, 1])[0]
             variant = rng.choice(["control", "concise"])
@@ -281,6 +320,14 @@ def demo_questions(days: int = 30, seed_value: int = 13) -> list[Q]:
                     text=ru if lang == "ru" else en,
                     minutes_ago=day * 1440 + rng.randint(1, 1400),
                     lang=lang,
+                    escalation=_escalation_clock(rng, day) if outcome == "escalated" else None,
                 )
             )
     return out
+
+
+def _escalation_clock(rng: random.Random, day: int) -> tuple[float | None, float | None, float | None]:
+    ack = rng.lognormvariate(2.0, 0.6)  # ~7 min
+    reply = ack + rng.lognormvariate(2.3, 0.7)  # ~10 min later
+    resolve = reply + rng.lognormvariate(4.2, 0.8)  # ~1 h later
+    return (ack, reply, resolve if day > 0 else None)

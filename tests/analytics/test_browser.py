@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "docs" / "screenshots"
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 300.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 600.0) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if proc.poll() is not None:

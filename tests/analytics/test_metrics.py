@@ -13,9 +13,10 @@ from bot.analytics.records import EscalationRecord, Window
 from bot.analytics.service import Analytics
 from bot.analytics.settings import AnalyticsSettings
 from bot.analytics.stats import percentile
+from rag.access import AccessScope
 from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Message, utcnow
-from tests.analytics.seed import KNOWN, KNOWN_QUESTIONS, seed
+from tests.analytics.seed import KNOWN, KNOWN_QUESTIONS, Q, seed
 
 NOW = utcnow()
 ADMIN = Viewer("admin")
@@ -146,3 +147,38 @@ async def test_escalations_table_feeds_times_and_outcomes(analytics: Analytics) 
     assert view["escalations"]["escalations"] == 1 and view["escalations"]["baseline_minutes"] == 120
     assert (steps["acknowledge"]["p50_minutes"], steps["first_reply"]["p50_minutes"]) == (4.0, 12.0)
     assert (steps["resolve"]["p50_minutes"], steps["resolve"]["within_baseline"]) == (150.0, 0)
+
+
+async def test_restricted_pages_only_for_admins_who_may_read_them(db) -> None:
+    questions = [
+        Q(
+            "web",
+            "answered",
+            1000,
+            100,
+            "control",
+            [("doc-secret", 0.9)],
+            [(-1, 1, "stale")],
+            text="payroll?",
+        ),
+        Q("web", "answered", 1000, 100, "control", [("doc-a", 0.9)], [], text="werf?"),
+    ]
+    await seed(db, questions, NOW)
+    analytics = Analytics(db, AnalyticsSettings())
+    window = Window.last_days(30, now=NOW)
+    outsider = await analytics.overview(
+        window, Viewer("alice", "alice@example.com", AccessScope.for_user("alice@x"))
+    )
+    rows = outsider["documents"]["most_cited"]
+    assert {r["title"] for r in rows} == {"Deploying with werf", None}
+    hidden = next(r for r in rows if r["restricted"])
+    assert hidden["url"] is None and hidden["doc_id"] is None and "access" not in hidden
+    assert "Payroll" not in str(outsider) and "carol" not in str(outsider) and "finance" not in str(outsider)
+    reader = Viewer("carol", "carol@example.com", AccessScope.for_user("carol@example.com"))
+    visible = await analytics.overview(window, reader)
+    assert "Payroll runbook" in {r["title"] for r in visible["documents"]["most_cited"]}
+    assert "carol@" not in str(visible["documents"])  # the readers are never shown
+    group = Viewer("dan", "dan@example.com", AccessScope.for_user("dan@example.com", ["finance"]))
+    assert (await analytics.overview(window, group))["documents"]["most_downvoted"][0][
+        "title"
+    ] == "Payroll runbook"

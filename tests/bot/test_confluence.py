@@ -69,7 +69,7 @@ async def test_restricted_pages_reach_only_allowed_readers_in_private(world) -> 
 
     # Anna (group sre) in the web chat: the restricted page answers, its URL is the source.
     anna = await services.engine.ask(asker("anna@example.com", private=True))
-    assert "cobalt-heron-42" in anna.text
+    assert "cobalt-heron-42" in anna.text and anna.restricted
     assert anna.sources[0].url == f"{fake.url}/display/OPS/Break-glass+vault#Break-glassvault-Vault"
 
     # The same question right after (retrieval cache warm): in a channel, from Boris, from an unknown user.
@@ -79,7 +79,7 @@ async def test_restricted_pages_reach_only_allowed_readers_in_private(world) -> 
         asker(None, private=True),  # unknown: no e-mail
     ):
         answer = await services.engine.ask(incoming)
-        assert "cobalt-heron" not in answer.text
+        assert "cobalt-heron" not in answer.text and not answer.restricted
         assert all("Break-glass" not in (s.url or "") for s in answer.sources)
 
     # The REST API: a caller is an unknown user.

@@ -88,15 +88,17 @@ async def test_commands_set_role_language_and_start_fresh(core):
 
 
 async def test_human_request_escalates_the_last_answer(core):
-    sent = core.engine.escalator.sent
+    from storage.repositories import escalations
+
     answer = await core.engine.ask(incoming("helm rollback", thread="h"))
     reply = await core.commands.handle(incoming("human", thread="h"))
     # no target is configured: the user is told nobody was paged, never that someone was called
     assert reply and "could not call a human" in reply and "paged" not in reply
-    assert sent[-1].reason == "user_request" and sent[-1].message_id == answer.message_id
     async with core.db.session() as s:
         stored = await messages.get_message(s, message_id=answer.message_id)
+        [row] = await escalations.list_escalations(s)
     assert stored.escalated
+    assert row.trigger == "user_request" and row.conversation_id == answer.session_id and row.state == "open"
 
 
 async def test_sources_are_distinct_pages_and_citations_point_at_them(core):

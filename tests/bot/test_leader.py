@@ -1,4 +1,5 @@
-"""Leader election over a PostgreSQL advisory lock: one leader among processes, work follows the lock."""
+"""Leader-only work follows the scheduler's lease (a PostgreSQL advisory lock): one replica runs it, and it
+moves when the lease moves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.leader import Leader, asyncpg_dsn, lock_key
+from bot.leader import Leader
+from bot.scheduler.lease import LocalLease, PgAdvisoryLease, asyncpg_dsn, lock_key
 from tests.conftest import _create_pg_database, _drop_pg_database, _pg_available
 
 
@@ -52,24 +54,26 @@ class Job:
             self.running = False
 
 
-def test_single_process_always_leads_and_runs_work_at_once() -> None:
-    leader = Leader.single()
-    assert leader.is_leader and leader.elections == 1
+def test_a_single_process_always_leads() -> None:
+    assert Leader().is_leader and Leader(LocalLease()).is_leader  # SQLite: no lease to win
 
 
 async def test_work_runs_in_the_single_leader_and_stops_with_it() -> None:
-    leader, job = Leader.single(), Job()
+    leader, job = Leader(), Job()
     leader.lead("job", job)
     await until(lambda: job.running, "the job")
     await leader.stop()
     assert (job.starts, job.cancels, job.running) == (1, 1, False)
 
 
+def lease(url: str, name: str) -> PgAdvisoryLease:
+    return PgAdvisoryLease(url, name=name, retry=0.1, heartbeat=0.1)
+
+
 @pytest.mark.postgres
 async def test_one_leader_among_replicas_and_failover_moves_the_work(pg_url: str) -> None:
-    dsn = asyncpg_dsn(pg_url)
-    first = Leader(dsn, name="t", retry_interval=0.1, check_interval=0.1)
-    second = Leader(dsn, name="t", retry_interval=0.1, check_interval=0.1)
+    first = Leader(lease(pg_url, "t"), start_lease=True)
+    second = Leader(lease(pg_url, "t"), start_lease=True)
     jobs = Job(), Job()
     first.lead("poll", jobs[0])
     second.lead("poll", jobs[1])
@@ -78,7 +82,7 @@ async def test_one_leader_among_replicas_and_failover_moves_the_work(pg_url: str
     try:
         await until(lambda: jobs[0].running, "the first leader's job")
         assert first.is_leader and not second.is_leader
-        for _ in range(5):  # followers keep trying and keep failing while the leader lives
+        for _ in range(5):  # the follower keeps trying and keeps failing while the leader lives
             await asyncio.sleep(0.1)
             assert not second.is_leader and not jobs[1].running
         await first.stop()  # the lock is released with its connection
@@ -91,17 +95,15 @@ async def test_one_leader_among_replicas_and_failover_moves_the_work(pg_url: str
 
 
 @pytest.mark.postgres
-async def test_a_leader_that_loses_its_database_connection_stops_its_work(pg_url: str) -> None:
+async def test_a_leader_that_loses_its_database_session_stops_its_work(pg_url: str) -> None:
     import asyncpg
 
-    dsn = asyncpg_dsn(pg_url)
-    leader = Leader(dsn, name="t2", retry_interval=0.1, check_interval=0.1)
-    job = Job()
+    leader, job = Leader(lease(pg_url, "t2"), start_lease=True), Job()
     leader.lead("poll", job)
     await leader.start()
     try:
         await until(lambda: job.running, "the job")
-        admin = await asyncpg.connect(dsn)
+        admin = await asyncpg.connect(asyncpg_dsn(pg_url))
         try:  # the server ends the leader's session, as after a network partition or a failover
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1",
@@ -111,19 +113,6 @@ async def test_a_leader_that_loses_its_database_connection_stops_its_work(pg_url
             await admin.close()
         await until(lambda: not job.running, "the job stopped")
         await until(lambda: leader.is_leader and job.running, "leadership regained after reconnecting")
-        assert job.starts == 2 and leader.elections == 2
+        assert job.starts == 2
     finally:
         await leader.stop()
-
-
-def test_lock_keys_are_stable_signed_64_bit() -> None:
-    assert lock_key("opora-leader") == lock_key("opora-leader") != lock_key("other")
-    assert -(2**63) <= lock_key("opora-leader") < 2**63
-
-
-def test_dsn_for_asyncpg_drops_the_driver() -> None:
-    assert asyncpg_dsn("postgresql+asyncpg://u:p@h:5432/d") == "postgresql://u:p@h:5432/d"
-
-
-async def test_sqlite_urls_make_a_single_leader(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert Leader.for_database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}").dsn is None

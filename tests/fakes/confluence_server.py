@@ -5,10 +5,11 @@ Server: API under ``/rest/api``, ``Authorization: Bearer <PAT>``, ``start`` pagi
 
 CQL subset: ``space = "A"`` / ``space in ("A","B")``, ``type = page``, ``lastmodified >= "yyyy/MM/dd HH:mm"``
 (UTC), ``order by lastmodified`` — joined with ``and``. Faults: ``fail(status, times, retry_after=…)``
-makes the next matching requests fail; ``outage_after(n)`` fails every request after ``n`` more; ``delay``
-slows every answer. Pages: made from Markdown files (``add_markdown``) or storage XML (``add_page``);
-``edit``, ``move``, ``restrict``, ``delete`` change them the way Confluence does (version and time bumped
-on edit and move, not on restrict).
+makes the next matching requests fail; ``outage_after(n)`` fails every request after ``n`` more;
+``slow(seconds, times)`` delays the next answers; ``delay`` slows every answer. Pages: made from
+Markdown files (``add_markdown``) or storage XML (``add_page``); ``edit``, ``move``, ``restrict``,
+``delete`` change them the way Confluence does (version and time bumped on edit and move, not on
+restrict).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class FakeConfluence(AiohttpFake):
         self.requests: list[str] = []
         self._faults: list[tuple[int, int, str | None, str]] = []  # status, times left, retry-after, match
         self._outage_after: int | None = None
+        self._slow: list[list[Any]] = []  # [seconds, times left, match]
         self._next_id = 1000
 
     # --- the wiki's state -----------------------------------------------------------------------------------
@@ -156,6 +158,10 @@ class FakeConfluence(AiohttpFake):
     def fail(self, status: int, times: int = 1, *, retry_after: str | None = None, match: str = "") -> None:
         self._faults.append((status, times, retry_after, match))
 
+    def slow(self, seconds: float, times: int = 1, *, match: str = "") -> None:
+        """The next ``times`` matching requests answer only after ``seconds`` (a client may time out)."""
+        self._slow.append([seconds, times, match])
+
     def outage_after(self, n: int | None) -> None:
         self._outage_after = n
 
@@ -174,6 +180,13 @@ class FakeConfluence(AiohttpFake):
         self.requests.append(str(request.rel_url))
         if self.delay:
             await asyncio.sleep(self.delay)
+        for entry in list(self._slow):
+            if entry[2] in str(request.rel_url):
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    self._slow.remove(entry)
+                await asyncio.sleep(entry[0])
+                break
         auth = request.headers.get("Authorization", "")
         if self.kind == "cloud":
             good = "Basic " + base64.b64encode(f"{self.email}:{self.token}".encode()).decode()

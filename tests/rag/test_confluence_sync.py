@@ -243,3 +243,25 @@ async def test_bad_credentials_stop_the_run_with_a_clear_message(wiki: Wiki) -> 
     with pytest.raises(ConfluenceAuthError, match=r"confluence\.token"):
         await wiki.sync(full=True)
     assert await wiki.indexed() == {}
+
+
+async def test_a_new_embedder_reindexes_every_page_even_in_an_incremental_run(wiki: Wiki) -> None:
+    ids = [add(wiki.fake, "OPS", f"Page {i}", f"Page {i} text.") for i in range(3)]
+    await wiki.sync(full=True)
+    embedder = HashEmbedder()
+    embedder.name = "hash-test-2"
+    wiki.ingestor = Ingestor(SqlDocumentCatalog(wiki.db), embedder, wiki.store)
+    stats = await wiki.sync()
+    assert stats.changed == 3 and len(embedder.embedded) >= 3
+    assert (await wiki.sync()).changed == 0
+    assert set(await wiki.indexed()) == set(ids)
+
+
+async def test_a_slow_answer_times_out_and_is_retried(wiki: Wiki) -> None:
+    ids = [add(wiki.fake, "OPS", f"Page {i}", f"Page {i} text.") for i in range(2)]
+    wiki.settings.timeout = 0.5
+    wiki.fake.slow(3.0, 1, match="/content/")  # one page body takes longer than the client waits
+    wiki.fake.delay = 0.01  # and every answer is a little slow
+    stats = await wiki.sync(full=True)
+    assert stats.changed == 2 and stats.errors == 0 and wiki.sleeps  # the timed-out request was retried
+    assert set(await wiki.indexed()) == set(ids)

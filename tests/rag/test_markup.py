@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from rag.loaders import FolderLoader
-from rag.loaders.markup import clean_html, safe_url
+from rag.loaders.markup import clean_html
+from rag.urls import http_url
 
 WIDGETS = """Intro paragraph.
 
@@ -85,8 +86,8 @@ def test_pure_markdown_is_unchanged() -> None:
         (42, False),
     ],
 )
-def test_safe_url_accepts_only_http(url: object, ok: bool) -> None:
-    assert (safe_url(url) is not None) is ok
+def test_http_url_accepts_only_http(url: object, ok: bool) -> None:
+    assert (http_url(url) is not None) is ok
 
 
 async def test_loader_quotes_no_html_and_refuses_unsafe_urls(tmp_path: Path) -> None:

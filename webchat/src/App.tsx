@@ -85,6 +85,14 @@ export function App() {
   const company = config?.company_name ?? "Opora";
   if (user === undefined) return <div className="loading" aria-busy="true" />;
   if (user === null) {
+    if (config?.auth === "oidc") {
+      const next = encodeURIComponent(window.location.pathname);
+      return (
+        <main className="signin">
+          <a className="sso" href={`/api/v1/web/oidc/login?next=${next}`}>{t("signInSso")}</a>
+        </main>
+      );
+    }
     return config?.auth === "proxy" ? (
       <main className="signin"><p>{t("conn_unauthorized")}</p></main>
     ) : (

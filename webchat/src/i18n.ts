@@ -3,6 +3,7 @@ import type { Lang } from "./types/chat.types";
 
 const en = {
   signInTitle: "Sign in", signInHint: "Enter your name to start. Your conversations are visible only to you.",
+  signInSso: "Sign in with your company account",
   name: "Name", signIn: "Sign in", signOut: "Sign out", newChat: "New chat", search: "Search conversations",
   history: "History", today: "Today", yesterday: "Yesterday", week: "Previous 7 days", older: "Older",
   rename: "Rename", delete: "Delete", save: "Save", cancel: "Cancel", confirmDelete: "Delete this conversation?",
@@ -22,6 +23,7 @@ const en = {
 type Key = keyof typeof en;
 const ru: Record<Key, string> = {
   signInTitle: "Вход", signInHint: "Введите имя, чтобы начать. Ваши разговоры видите только вы.",
+  signInSso: "Войти через корпоративную учётную запись",
   name: "Имя", signIn: "Войти", signOut: "Выйти", newChat: "Новый чат", search: "Поиск по разговорам",
   history: "История", today: "Сегодня", yesterday: "Вчера", week: "Предыдущие 7 дней", older: "Ранее",
   rename: "Переименовать", delete: "Удалить", save: "Сохранить", cancel: "Отмена", confirmDelete: "Удалить этот разговор?",

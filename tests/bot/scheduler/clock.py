@@ -1,4 +1,5 @@
-"""A controllable clock for APScheduler 3: it reads ``datetime.now`` in ``apscheduler.schedulers.base``."""
+"""A controllable clock for APScheduler 3: it reads ``datetime.now`` in ``apscheduler.schedulers.base``
+(due jobs, next wake-up) and in the interval and date triggers (an interval starts at "now + interval")."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class ManualClock:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import apscheduler.schedulers.base as base
+        import apscheduler.triggers.date as date_trigger
+        import apscheduler.triggers.interval as interval_trigger
 
         clock = self
 
@@ -25,4 +28,5 @@ class ManualClock:
             def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
                 return clock.now.astimezone(tz or UTC)
 
-        monkeypatch.setattr(base, "datetime", _Datetime)
+        for module in (base, interval_trigger, date_trigger):
+            monkeypatch.setattr(module, "datetime", _Datetime)

@@ -159,6 +159,7 @@ async def test_a_restarted_process_resumes_a_run_it_left_running(sqlite_db: Data
     """SQLite (one process): a run left ``running`` by a crashed process is resumed at the next start."""
     async with sqlite_db.session() as s:
         s.add(JobRun(job="sync", instance="old-process", status="running", counts={}))
+        s.add(JobRun(job="sync", instance="cli:host:1", status="running", counts={}))  # by hand, maybe alive
     resumed = asyncio.Event()
 
     async def sync(ctx: JobContext) -> dict[str, int]:
@@ -171,8 +172,9 @@ async def test_a_restarted_process_resumes_a_run_it_left_running(sqlite_db: Data
     try:
         await asyncio.wait_for(resumed.wait(), 10)
         await until(lambda: finished(sqlite_db, "sync", 2), what="the resumed run")
-        old, new = await runs(sqlite_db, "sync")
-        assert old.status == "abandoned" and new.status == "ok"
+        await until(lambda: _all_done(sqlite_db), what="the resumed run to finish")
+        old, cli, new = await runs(sqlite_db, "sync")
+        assert old.status == "abandoned" and cli.status == "running" and new.status == "ok"
     finally:
         await scheduler.stop()
 
@@ -283,3 +285,7 @@ async def test_a_leader_killed_mid_job_is_replaced_and_resumes_from_its_checkpoi
 
 async def _ge(value: object, n: int) -> bool:
     return await value >= n  # type: ignore[misc, operator]
+
+
+async def _all_done(db: Database) -> bool:
+    return all(r.status != "running" or r.instance.startswith("cli:") for r in await runs(db, "sync"))

@@ -46,8 +46,10 @@ export function Dashboard({ data, filter, t, lang }: { data: Overview; filter: F
         <Kpi testId="kpi-satisfaction" label={t("satisfaction")} value={pct(s.satisfaction, lang)}
           hint={t("satisfactionHint", { votes })} />
         <Kpi label={t("voteRate")} value={pct(s.vote_rate, lang)} hint={t("voteRateHint")} />
-        <Kpi label={t("ttft")} value={`${duration(s.ttft_p50_ms, lang)} / ${duration(s.ttft_p95_ms, lang)}`} hint={t("ttftHint")} />
-        <Kpi label={t("latency")} value={`${duration(s.latency_p50_ms, lang)} / ${duration(s.latency_p95_ms, lang)}`} hint={t("latencyHint")} />
+        <Kpi testId="kpi-ttft" label={t("ttft")} value={duration(s.ttft_p50_ms, lang)}
+          hint={t("p95Hint", { value: duration(s.ttft_p95_ms, lang) })} />
+        <Kpi testId="kpi-latency" label={t("latency")} value={duration(s.latency_p50_ms, lang)}
+          hint={t("p95Hint", { value: duration(s.latency_p95_ms, lang) })} />
         <Kpi testId="kpi-first-reply" label={t("first_reply")} value={minutes(esc.steps.first_reply.p50_minutes, lang)}
           hint={`p50 · ${t("goal")} ${minutes(RESPONSE_GOAL_MINUTES, lang)}`}
           state={goalState(esc.steps.first_reply.p50_minutes, RESPONSE_GOAL_MINUTES, false)} />

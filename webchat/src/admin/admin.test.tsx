@@ -83,7 +83,7 @@ describe("Dashboard", () => {
     expect(html).toContain('data-testid="kpi-deflection"');
     expect(html).toMatch(/kpi-good[^>]*data-testid="kpi-deflection"|data-testid="kpi-deflection"[^>]*kpi-good/);
     expect(html).toContain("50%");
-    expect(html).toContain("7.2 s");
+    expect(html).toContain("median; p95 7.2 s");
     expect(html).toContain("Deploying with werf");
     expect(html).toContain("Restricted page");
     expect(html).toContain("/api/v1/analytics/export/comments.csv?days=30");

@@ -23,7 +23,7 @@ export interface DocRow {
   doc_id: string | null; title: string | null; url: string | null; path: string | null;
   cited: number; votes_up: number; votes_down: number; restricted: boolean;
 }
-export interface CommentRow { at: string; channel: string; question: string; comment: string; user: string | null; sources: string[] }
+export interface CommentRow { at: string; channel: string; question: string; comment: string; user: string | null; sources: PageRef[] }
 export interface RoleRow extends Kpis { role: string }
 export interface EscalationStep {
   reached: number; p50_minutes: number | null; p95_minutes: number | null;

@@ -78,7 +78,7 @@ export interface User { id: number; name: string; email: string | null; is_admin
 export interface ChatConfig {
   company_name: string;
   accent_color: string;
-  auth: "name" | "proxy";
+  auth: "name" | "proxy" | "oidc";
   roles: Role[];
   languages: Lang[];
 }
