@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test webchat browser-deps lint format bench eval clean
+.PHONY: run test install install-test webchat browser-deps deploy-deps lint format bench eval clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,13 +32,22 @@ browser-deps:
 	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto color emoji" || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
+## Debian's nginx binary, unpacked into the venv (no service is installed or started), checks the web chat's
+## nginx config in tests/deploy; the compose, Helm, Kubernetes, CI-schema and Dockerfile checkers come from the test extra.
+$(VENV)/nginx/usr/sbin/nginx:
+	mkdir -p $(VENV)/nginx
+	cd $(VENV)/nginx && (apt-get download nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get download nginx >/dev/null)) \
+	  && dpkg-deb -x nginx_*.deb . && rm -f nginx_*.deb
+
+deploy-deps: $(VENV)/nginx/usr/sbin/nginx
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 ## Everything CI runs: lint, the web chat's unit tests (vitest), then the whole pytest suite
 ## (storage on SQLite and PostgreSQL, fakes for every messenger and LLM, browser tests in chromium).
-test: install browser-deps webchat lint
+test: install browser-deps deploy-deps webchat lint
 	cd webchat && npm test
 	$(VENV)/bin/pytest -q -ra
 
@@ -56,6 +65,13 @@ bench: install
 	$(PY) -m bench.providers
 	$(PY) -m bench.messengers
 	$(PY) -m bench.webchat
+	$(PY) -m bench.followup_cv
+	$(PY) -m bench.roles_cv
+	$(PY) -m bench.feedback_replay
+	$(PY) -m bench.gaps
+	$(PY) -m bench.hostile
+	$(PY) -m bench.escalation
+	$(PY) -m bench.escalation_transcript
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

@@ -11,17 +11,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.api_auth import AskCaller, FeedbackCaller
+from bot.analytics.prometheus import refresh_kpis
 from bot.errors import NotFound, NotReady, OporaError, Unauthorized
 from bot.feedback import record_vote
+from bot.resilience.recording import StorageUnavailable
 from bot.services import Services
 from bot.sessions import resolve_user
 from bot.types import Incoming, Platform, SessionKey, UserRef, Vote, VoteSource
 from rag.types import VectorStore
+from rag.urls import http_url
+from storage.db import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
-MAX_BODY_BYTES = 256 * 1024
 
 
 def get_services(request: Request) -> Services:
@@ -37,6 +41,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 USER_ID = Field(
     min_length=1,
     max_length=200,
+    pattern=r"^[^\x00-\x1f\x7f]+$",  # no control characters (PostgreSQL refuses NUL in text)
     description="Your end user's id; namespaced by the API token (docs/security.md).",
 )
 
@@ -57,6 +62,8 @@ class SourcePublic(BaseModel):
     path: str | None
     score: float
     section: str | None = None
+    sections: list[str] = []  # every section of the page the answer drew on
+    why: list[str] = []  # what besides the text moved the page (a vote, the asker's role)
 
 
 class AnswerPublic(BaseModel):
@@ -65,7 +72,10 @@ class AnswerPublic(BaseModel):
     abstained: bool
     escalated: bool
     session_id: str
-    message_id: int
+    message_id: int | None = Field(
+        description="The stored answer (vote on it); null while the database is down and the answer "
+        "waits in the outbox to be stored."
+    )
     latency_ms: int
     lang: str
     notice: str | None = None
@@ -98,11 +108,18 @@ async def ask(body: AskCreate, services: ServicesDep, caller: AskCaller) -> Answ
         role=body.role,
     )
     answer = await services.engine.ask(incoming)
-    assert answer.message_id is not None
     return AnswerPublic(
         answer=answer.text,
         sources=[
-            SourcePublic(title=s.title, url=s.url, path=s.path, score=s.score, section=s.section)
+            SourcePublic(
+                title=s.title,
+                url=http_url(s.url),
+                path=s.path,
+                score=s.score,
+                section=s.section,
+                sections=list(s.sections),
+                why=list(s.why),
+            )
             for s in answer.sources
         ],
         abstained=answer.abstained,
@@ -142,29 +159,54 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["ops"])
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the database and the vector store answer; reports indexing progress too."""
+    """Ready when questions can be answered; ``mode`` says how (``normal`` or ``degraded``) and why.
+
+    ``database``: ``ok``, or ``down`` while writes wait in the outbox; ``search``: ``hybrid``, ``bm25``
+    (the dense side failed) or ``down``. 503 only when no question can be answered at all.
+    """
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return JSONResponse({"status": "starting"}, status_code=503)
     checks: dict[str, Any] = {}
-    ok = True
+    serving, degraded = True, []
     try:
         await services.db.ping()
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports, it does not raise
-        checks["database"], ok = f"error: {type(exc).__name__}", False
+        checks["database"] = f"down: {type(exc).__name__}"
+        degraded.append("database")
+        serving = services.outbox is not None and not services.outbox.full
+    if services.outbox is not None:
+        checks["outbox"] = services.outbox.status()
     store: VectorStore | None = services.extras.get("store")
     if store is not None:
         try:
             checks["vector_store"] = {"status": "ok", "points": await store.count()}
         except Exception as exc:  # readiness reports, it does not raise
-            checks["vector_store"], ok = f"error: {type(exc).__name__}", False
+            checks["vector_store"] = f"error: {type(exc).__name__}"
+            degraded.append("vector_store")
+    search = getattr(services.extras.get("retriever"), "mode", "hybrid")
+    checks["search"] = search
+    if search != "hybrid" and "vector_store" not in degraded:
+        degraded.append("search")
+    checks["admission"] = services.admission.status()
     checks["index"] = services.index.as_dict()
-    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+    if services.scheduler is not None:
+        try:
+            checks["scheduler"] = await services.scheduler.status()
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["scheduler"] = f"error: {type(exc).__name__}"
+    checks["replica"] = {"id": services.leader.replica, "leader": services.leader.is_leader}
+    status = "unavailable" if not serving else "degraded" if degraded else "ok"
+    body = {"status": status, "mode": "degraded" if degraded else "normal", "degraded": degraded, **checks}
+    return JSONResponse(body, status_code=200 if serving else 503)
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is not None:
+        await refresh_kpis(services)  # the opora_kpi_* gauges, recomputed at most once a minute
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -202,22 +244,29 @@ def install_error_handlers(app: FastAPI) -> None:
         summary = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields)
         return JSONResponse(error_body("invalid_input", summary, fields=fields), status_code=422)
 
+    @app.exception_handler(DatabaseUnavailable)
+    async def _storage_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return await _domain(request, StorageUnavailable())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (a body it cannot parse: invalid UTF-8, nesting too deep; unknown routes)
+        # answer in the same JSON error shape as ours
+        ru = _lang_of(request) == "ru"
+        if exc.status_code == 400:
+            msg = "Тело запроса — не корректный JSON." if ru else "The request body is not valid JSON."
+            return JSONResponse(error_body("bad_json", msg), status_code=400)
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        return JSONResponse(
+            error_body(code.get(exc.status_code, "http_error"), detail),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("api.unhandled", path=request.url.path)
         ru = _lang_of(request) == "ru"
         msg = "Внутренняя ошибка. Попробуйте ещё раз." if ru else "Internal error. Please try again."
         return JSONResponse(error_body("internal", msg), status_code=500)
-
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            ru = _lang_of(request) == "ru"
-            msg = (
-                f"Тело запроса больше {MAX_BODY_BYTES} байт."
-                if ru
-                else f"The body exceeds {MAX_BODY_BYTES} bytes."
-            )
-            return JSONResponse(error_body("too_large", msg), status_code=413)
-        return await call_next(request)

@@ -9,6 +9,7 @@ posted message to the answer (for reactions) happen here, the same for every pla
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from typing import Literal
 
 import structlog
@@ -23,14 +24,15 @@ from adapters.rendering import (
     StreamRenderer,
     with_retry,
 )
-from bot.errors import OporaError
+from bot.errors import NotFound, OporaError
 from bot.feedback import record_vote
 from bot.language import detect_lang
+from bot.resilience.recording import StorageUnavailable
 from bot.services import Services
 from bot.sessions import conversation_for, resolve_user
 from bot.texts import t
 from bot.types import Answer, Incoming, SessionKey, UserRef, Vote, VoteSource
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 from storage.repositories import conversations, events, feedback, messages
 
 __all__ = [
@@ -73,10 +75,26 @@ def chat_key(platform: str, channel: str) -> SessionKey:
     return SessionKey(platform=platform, channel=channel, thread=channel)
 
 
+_LOCAL_CLAIMS: OrderedDict[tuple[str, str], None] = OrderedDict()  # while the database is down
+_LOCAL_CLAIMS_MAX = 10_000
+
+
 async def claim_event(db: Database, *, platform: str, event_id: str) -> bool:
-    """True for the first delivery of ``event_id`` across all replicas; False for a redelivery."""
-    async with db.session() as s:
-        first = await events.claim_event(s, platform=platform, event_id=event_id)
+    """True for the first delivery of ``event_id`` across all replicas; False for a redelivery.
+
+    While the database is down, this process's memory of recent events dedupes instead (one replica).
+    """
+    key = (platform, event_id)
+    try:
+        async with db.session() as s:
+            first = await events.claim_event(s, platform=platform, event_id=event_id)
+    except DatabaseUnavailable:
+        first = key not in _LOCAL_CLAIMS
+    if first and key in _LOCAL_CLAIMS:
+        first = False  # claimed here while the database was down, before it came back
+    _LOCAL_CLAIMS[key] = None
+    while len(_LOCAL_CLAIMS) > _LOCAL_CLAIMS_MAX:
+        _LOCAL_CLAIMS.popitem(last=False)
     if not first:
         log.info("channel.duplicate_event", platform=platform, event_id=event_id)
     return first
@@ -139,8 +157,25 @@ async def current_vote(db: Database, *, message_id: int, user: UserRef) -> int:
     return int(found.value) if found is not None else 0
 
 
-async def press_vote(db: Database, *, message_id: int, user: UserRef, pressed: Literal[-1, 1]) -> int:
-    """A 👍/👎 button: the other one flips the vote, pressing the given one again withdraws it."""
+async def press_vote(
+    db: Database,
+    *,
+    message_id: int,
+    user: UserRef,
+    pressed: Literal[-1, 1],
+    clicked: tuple[str, str] | None = None,
+) -> int:
+    """A 👍/👎 button: the other one flips the vote, pressing the given one again withdraws it.
+
+    ``clicked`` is (platform, platform_ref) of the message whose button was pressed: the answer id the
+    button carries must be the answer posted as that message, else ``NotFound`` (a forged button value
+    cannot vote on someone else's answer).
+    """
+    if clicked is not None:
+        platform, platform_ref = clicked
+        if await answer_for_ref(db, platform=platform, platform_ref=platform_ref) != message_id:
+            log.warning("channel.vote_mismatch", platform=platform, message_id=message_id)
+            raise NotFound(f"There is no answer with id {message_id}.", f"Ответа с номером {message_id} нет.")
     value: Literal[-1, 0, 1] = (
         0 if await current_vote(db, message_id=message_id, user=user) == pressed else pressed
     )
@@ -178,43 +213,87 @@ async def thread_of_ref(db: Database, *, platform: str, platform_ref: str) -> st
 
 
 async def handle_message(
-    services: Services, incoming: Incoming, sink: Sink, *, policy: RetryPolicy | None = None
+    services: Services,
+    incoming: Incoming,
+    sink: Sink,
+    *,
+    policy: RetryPolicy | None = None,
+    per_minute: int = 0,
 ) -> Answer | None:
     """Answer one platform message in its thread: dedupe, command or streamed answer, errors in words.
 
     Returns the stored answer (``None`` for a redelivery, a command or an error). The event is claimed
     before answering: at most once, so a crash mid-answer loses that answer rather than doubling it.
+    ``per_minute`` limits each user's questions (commands are free) through the shared database limiter;
+    over it the user gets a polite reply saying when to ask again.
     """
     platform = incoming.session.platform
     if incoming.event_id and not await claim_event(
         services.db, platform=platform, event_id=incoming.event_id
     ):
         return None
+    if await _human_has_it(services, incoming):
+        log.info("channel.human_takeover", platform=platform, session=incoming.session.as_str())
+        return None  # a human has the escalated thread now
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
+    resilience = services.settings.resilience
+    policy = policy or RetryPolicy(attempts=resilience.post_attempts, max_delay=resilience.post_max_delay)
     renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex, policy=policy)
 
     async def link(message_id: int, platform_ref: str) -> None:
         await link_answer(services.db, message_id=message_id, platform_ref=platform_ref)
+
+    async def queued(position: int) -> None:
+        await renderer.hold(t("busy_queued", renderer.lang, position=position))
 
     try:
         reply = await services.commands.handle(incoming)
         if reply is not None:
             await renderer.say(reply)
             return None
-        await renderer.acknowledge()
-        answer = await renderer.stream(services.engine.stream(incoming), link)
+        if per_minute > 0:
+            user = incoming.user
+            key = f"{platform}:user:{user.external_id}"
+            try:
+                decision = await services.limiter.hit(key, limit=per_minute, per_seconds=60)
+            except DatabaseUnavailable:  # the limits live in the database: answer (degraded) meanwhile
+                decision = None
+            if decision is not None and not decision.allowed:
+                seconds = max(1, int(decision.retry_after + 0.999))
+                log.info("channel.user_rate_limited", platform=platform, retry_after=seconds)
+                await renderer.say(t("user_rate_limited", renderer.lang, limit=per_minute, seconds=seconds))
+                return None
+        async with services.admission.slot(on_queued=queued):
+            await renderer.acknowledge()
+            answer = await renderer.stream(services.engine.stream(incoming), link)
     except OporaError as exc:
         log.info("channel.refused", platform=platform, code=exc.code)
         await _say_safely(renderer, exc.message(renderer.lang))
         return None
     except PlatformError:
-        log.exception("channel.platform_failed", platform=platform, session=incoming.session.as_str())
+        # the answer itself is stored (the engine finishes it whatever the platform does); only its post
+        # failed, after every retry
+        log.exception("channel.answer_undelivered", platform=platform, session=incoming.session.as_str())
+        return None
+    except DatabaseUnavailable:
+        log.warning("channel.storage_unavailable", platform=platform)
+        await _say_safely(renderer, StorageUnavailable().message(renderer.lang))
         return None
     except Exception:
         log.exception("channel.failed", platform=platform, session=incoming.session.as_str())
         await _say_safely(renderer, t("internal_error", renderer.lang))
         return None
     return answer
+
+
+async def _human_has_it(services: Services, incoming: Incoming) -> bool:
+    """A human took the escalated thread over (unknown while the database is down: the bot answers)."""
+    if services.escalation is None:
+        return False
+    try:
+        return not await services.escalation.should_answer(incoming, mentioned=incoming.mentioned)
+    except DatabaseUnavailable:
+        return False
 
 
 async def request_human(services: Services, incoming: Incoming, sink: Sink) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from adapters.rendering import Draft
 from bot.texts import t
+from rag.urls import http_url
 
 Render = Callable[[str], str]
 TELEGRAM_LIMIT = 4096
@@ -36,7 +37,6 @@ _INLINE = re.compile(
     r"|(?<![\w_])_(?P<ital2>[^_\n]+?)_(?![\w_])"
 )
 _MM_SPECIALS = re.compile(r"([\\`*_\[\]<>~|])")
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"'`|]+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,7 @@ def _inline(text: str, esc: Render, fmt: dict[str, Callable[..., str]]) -> str:
             out.append(fmt["code"](m.group("code")))
         elif m.group("url") is not None:
             label, url = _inline(m.group("ltext"), esc, fmt), m.group("url")
-            out.append(fmt["link"](label, url) if _SAFE_URL.match(url) else label)
+            out.append(fmt["link"](label, url) if http_url(url) else label)
         else:
             kind = next(k for k in ("bold", "strike", "ital", "ital2") if m.group(k) is not None)
             out.append(fmt[kind.rstrip("2")](_inline(m.group(kind), esc, fmt)))
@@ -259,8 +259,9 @@ def canonical(draft: Draft) -> str:
     if draft.sources:
         lines = [f"**{t('sources', draft.lang)}**"]
         for n, src in enumerate(draft.sources, 1):
-            title = escape_markdown(src.title + (f" — {src.section}" if src.section else ""))
-            url = src.url if src.url and _SAFE_URL.match(src.url) else None
+            sections = "; ".join(src.sections) if src.sections else src.section
+            title = escape_markdown(src.title + (f" — {sections}" if sections else ""))
+            url = http_url(src.url)
             lines.append(f"\\[{n}\\] [{title}]({url})" if url else f"\\[{n}\\] {title}")
         parts.append("\n".join(lines))
     return "\n\n".join(p for p in parts if p.strip())

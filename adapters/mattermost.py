@@ -36,7 +36,7 @@ from bot.config import MattermostSettings
 from bot.errors import NotFound
 from bot.services import Services
 from bot.texts import t
-from bot.types import Incoming, Platform, UserRef
+from bot.types import Incoming, Platform, SessionKey, UserRef
 
 log = structlog.get_logger(__name__)
 PLATFORM = str(Platform.MATTERMOST)
@@ -70,19 +70,40 @@ class MattermostChannel:
         self._listener: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    async def _notify(self, key: SessionKey, text: str) -> None:
+        root = "" if key.thread == key.channel else key.thread
+        await self.client.create_post(channel_id=key.channel, message=text, root_id=root)
+
     async def start(self) -> None:
         me = await self.client.me()
         self.bot_user_id, self.username = me["id"], me.get("username", "")
-        self._listener = asyncio.create_task(self.client.listen(self._on_event), name="mattermost-ws")
-        async with asyncio.timeout(30):
-            await self.client.connected.wait()
+        # one websocket consumer (the leader replica): every consumer would see, and answer, every post;
+        # the others serve the action URL over HTTP
+        self.services.leader.lead("mattermost-ws", self._listen)
+        if self.services.leader.is_leader:
+            async with asyncio.timeout(30):
+                await self.client.connected.wait()
+        if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread
+            self.services.escalation.register_notifier(PLATFORM, self._notify)
         if self.actions is None:
             log.warning("mattermost.buttons_disabled", reason="action_url or action_token not set")
         log.info("mattermost.started", bot=self.username)
 
+    async def _listen(self) -> None:
+        self._listener = asyncio.current_task()
+        try:
+            await self.client.listen(self._on_event)
+        finally:  # cancelled when this replica stops leading: the next leader connects afresh
+            self.client.connected.clear()
+
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to ``channel`` (a channel id); returns the post id."""
+        post = await self.client.create_post(channel_id=channel, message=text)
+        return str(post["id"])
+
     async def stop(self) -> None:
         await self.client.close()
-        if self._listener is not None:
+        if self._listener is not None and self._listener is not asyncio.current_task():
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
         for task in list(self._tasks):
@@ -94,14 +115,35 @@ class MattermostChannel:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def allowed(self, msg: dict[str, Any]) -> bool:
+        """Whether an event comes from an allowed team and channel (direct messages need only the team)."""
+        data, broadcast = msg.get("data") or {}, msg.get("broadcast") or {}
+        team = data.get("team_id") or broadcast.get("team_id") or ""
+        channel = broadcast.get("channel_id") or ""
+        if not channel and data.get("post"):
+            channel = (json.loads(data["post"]) or {}).get("channel_id", "")
+        direct = data.get("channel_type") in ("D", "G")
+        if (
+            self.settings.allowed_teams
+            and team not in self.settings.allowed_teams
+            and not (direct and not team)
+        ):
+            return False
+        return direct or not self.settings.allowed_channels or channel in self.settings.allowed_channels
+
     async def _on_event(self, msg: dict[str, Any]) -> None:
         kind, data = msg.get("event"), msg.get("data") or {}
+        if kind in ("posted", "reaction_added", "reaction_removed") and not self.allowed(msg):
+            log.info("mattermost.not_allowed", event=kind)
+            return
         if kind == "posted":
             work = self._on_posted(data)
         elif kind in ("reaction_added", "reaction_removed"):
             work = self._on_reaction(data, removed=kind == "reaction_removed")
         else:
             return
+        while len(self._tasks) >= self.services.admission.capacity + 32:  # bounded: the socket waits
+            await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         task = asyncio.create_task(self._guard(work, kind))  # a slow answer never blocks the socket
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -129,8 +171,16 @@ class MattermostChannel:
         if not (direct or mentioned or (root and await answers_in(self.services.db, key))):
             return
         user = UserRef(PLATFORM, post["user_id"], display_name=(data.get("sender_name") or "").lstrip("@"))
-        incoming = Incoming(text=mention.sub(" ", text).strip(), user=user, session=key, event_id=post["id"])
-        await handle_message(self.services, incoming, self._sink(post["channel_id"], key.thread, post["id"]))
+        incoming = Incoming(
+            text=mention.sub(" ", text).strip(),
+            user=user,
+            session=key,
+            event_id=post["id"],
+            mentioned=mentioned,
+            shareable=data.get("channel_type") == "O",  # open channels only
+        )
+        sink = self._sink(post["channel_id"], key.thread, post["id"])
+        await handle_message(self.services, incoming, sink, per_minute=self.settings.questions_per_minute)
 
     async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
         reaction = json.loads(data.get("reaction") or "{}")
@@ -176,6 +226,13 @@ class MattermostChannel:
     async def _on_action(self, body: ActionRequest) -> dict[str, Any]:
         db, lang = self.services.db, self.services.settings.answer.default_lang
         user = UserRef(PLATFORM, body.user_id, display_name=body.user_name or None)
+        if str(body.context.get("action", "")).startswith("opora_esc_") and self.services.escalation:
+            reply = await self.services.escalation.press(
+                str(body.context["action"]),
+                int(body.context.get("escalation_id", 0)),
+                by=body.user_name or body.user_id,
+            )
+            return {"ephemeral_text": reply}
         message_id = int(body.context.get("message_id", 0))
         if body.context.get("action") == "human":
             key = await session_of_answer(db, message_id=message_id)
@@ -186,7 +243,8 @@ class MattermostChannel:
             return {}
         pressed = 1 if int(body.context.get("value", 1)) > 0 else -1
         try:
-            value = await press_vote(db, message_id=message_id, user=user, pressed=pressed)
+            clicked = (PLATFORM, body.post_id) if body.post_id else None
+            value = await press_vote(db, message_id=message_id, user=user, pressed=pressed, clicked=clicked)
         except NotFound as exc:
             return {"ephemeral_text": exc.message(lang)}
         return {"ephemeral_text": t("vote_recorded" if value else "vote_withdrawn", lang)}

@@ -189,13 +189,36 @@ class StreamRenderer:
         self.clock = clock
         self.refs: list[str] = []  # our messages in this thread, in order
         self._shown: Any = None  # the payload last shown in the first message
+        # frames of a growing answer are worth a quick retry only; the final message gets ``policy``
+        self.frame_policy = RetryPolicy(
+            attempts=2, base_delay=self.policy.base_delay, max_delay=self.policy.base_delay * 2
+        )
+        self.frames_failed = False  # a frame could not be shown: the rest of the stream is only kept
 
     async def acknowledge(self) -> None:
-        """Show at once that the question was seen: a reaction on it, or a placeholder to edit later."""
-        if self.caps.ack == "reaction":
-            await with_retry("react", lambda: self.sink.react("eyes"), self.policy)
+        """Show at once that the question was seen: a reaction on it, or a placeholder to edit later.
+
+        A failure here is logged, not raised: the answer is still generated, stored and posted at the end.
+        """
+        try:
+            if self.caps.ack == "reaction":
+                await with_retry("react", lambda: self.sink.react("eyes"), self.frame_policy)
+            else:
+                await self._show(Draft(text=t("thinking", self.lang), lang=self.lang))
+        except PlatformError as exc:
+            log.warning("channel.ack_failed", status=exc.status)
+
+    async def hold(self, text: str) -> None:
+        """Tell the user their question waits in line: in the placeholder (later edited into the answer)
+        where messages can be edited, else in a message of its own."""
+        draft = Draft(text=text, lang=self.lang)
+        if self.caps.can_edit:
+            await self._show(draft)
         else:
-            await self._show(Draft(text=t("thinking", self.lang), lang=self.lang))
+            payload = self.sink.render(Draft(text=text, lang=self.lang, final=True))[0]
+            await with_retry(
+                "post", lambda: self.sink.post(payload, nonce=f"{self.nonce}:q"), self.frame_policy
+            )
 
     async def stream(
         self,
@@ -212,8 +235,12 @@ class StreamRenderer:
             elif isinstance(event, AnswerDelta):
                 draft.text += event.text
                 due = not self.refs or self.clock() - last >= self.caps.min_edit_interval
-                if self.caps.can_edit and draft.text.strip() and due:
-                    await self._show(draft)
+                if self.caps.can_edit and draft.text.strip() and due and not self.frames_failed:
+                    try:
+                        await self._show(draft)
+                    except PlatformError as exc:  # keep reading: the engine stores the whole answer
+                        log.warning("channel.frame_failed", status=exc.status)
+                        self.frames_failed = True
                     last = self.clock()
             elif isinstance(event, AnswerNotice):
                 draft.notice = f"{draft.notice}\n{event.text}" if draft.notice else event.text
@@ -271,16 +298,16 @@ class StreamRenderer:
         """The first message shows the answer so far (the adapter's render cuts it to one message)."""
         payload = self.sink.render(draft)[0]
         if not self.refs:
-            await self._post(0, payload)
+            await self._post(0, payload, self.frame_policy)
         elif payload != self._shown:
             try:
-                await with_retry("edit", lambda: self.sink.edit(self.refs[0], payload), self.policy)
+                await with_retry("edit", lambda: self.sink.edit(self.refs[0], payload), self.frame_policy)
             except PlatformError as exc:  # an intermediate frame may be lost; the final edit is not
                 log.warning("channel.edit_skipped", status=exc.status)
                 return
         self._shown = payload
 
-    async def _post(self, index: int, payload: Any) -> None:
+    async def _post(self, index: int, payload: Any, policy: RetryPolicy | None = None) -> None:
         nonce = f"{self.nonce}:{index}"
 
         async def attempt() -> str:
@@ -299,6 +326,6 @@ class StreamRenderer:
                     return found
                 raise
 
-        self.refs.append(await with_retry("post", attempt, self.policy))
+        self.refs.append(await with_retry("post", attempt, policy or self.policy))
         if index == 0:
             self._shown = payload

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import channels
@@ -27,6 +28,7 @@ from adapters.rendering import Draft
 from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink, call, capabilities, ref
 from bot.config import SlackSettings
 from bot.errors import OporaError
+from bot.escalation.messenger_targets import ACK_ACTION, RESOLVE_ACTION
 from bot.language import detect_lang
 from bot.services import Services
 from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
@@ -34,6 +36,34 @@ from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
 log = structlog.get_logger(__name__)
 PLATFORM = Platform.SLACK.value
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    team = (
+        body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    )
+    return str(team) if team else None
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    event = body.get("event") or {}
+    channel = (
+        event.get("channel")
+        or (event.get("item") or {}).get("channel")
+        or (body.get("channel") or {}).get("id")
+        or body.get("channel_id")
+    )
+    return str(channel) if channel else None
+
+
+def slack_allowed(settings: SlackSettings, body: dict[str, Any]) -> bool:
+    """Whether a request comes from an allowed workspace and channel (direct messages need only the team)."""
+    if settings.allowed_teams and _team_of(body) not in settings.allowed_teams:
+        return False
+    channel = _channel_of(body)
+    if settings.allowed_channels and channel and not channel.startswith("D"):
+        return channel in settings.allowed_channels
+    return True
 
 
 def create(services: Services) -> SlackChannel | None:
@@ -83,16 +113,31 @@ class SlackChannel:
                 self.app, self.settings.app_token.get_secret_value(), web_client=self.client
             )
             await self._socket.connect_async()
+        if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread
+            self.services.escalation.register_notifier(PLATFORM, self._notify)
         log.info("slack.started", mode=self.settings.mode)
+
+    async def _notify(self, key: SessionKey, text: str) -> None:
+        thread = None if key.thread == key.channel else key.thread
+        await call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(channel=key.channel, thread_ts=thread, text=text),
+        )
 
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
 
+    async def post_text(self, channel: str, text: str) -> str:
+        """Post a plain message to ``channel`` (scheduled reports, e.g. the gaps digest); returns its ts."""
+        response = await self.client.chat_postMessage(channel=channel, text=text)
+        return str(response["ts"])
+
     # --- listeners ---
     def _register(self) -> None:
         app = self.app
+        app.use(self._allowlist)
         app.event("app_mention")(self._on_mention)
         app.event("message")(self._on_message)
         app.event("reaction_added")(self._on_reaction)
@@ -100,10 +145,19 @@ class SlackChannel:
         app.action(ACTION_UP)(self._on_button)
         app.action(ACTION_DOWN)(self._on_button)
         app.action(ACTION_HUMAN)(self._on_button)
+        app.action(ACK_ACTION)(self._on_lifecycle)
+        app.action(RESOLVE_ACTION)(self._on_lifecycle)
         app.command("/opora")(self._on_command)
 
+    async def _allowlist(self, body: dict[str, Any], next: Any) -> Any:
+        """Global middleware: events, buttons and commands from other workspaces or channels are dropped."""
+        if slack_allowed(self.settings, body):
+            return await next()
+        log.info("slack.not_allowed", team=_team_of(body), channel=_channel_of(body))
+        return BoltResponse(status=200, body="")  # acknowledged, so Slack does not retry, and ignored
+
     async def _on_mention(self, event: dict[str, Any]) -> None:
-        await self._answer(event, dm=False)
+        await self._answer(event, dm=False, mentioned=True)
 
     async def _on_message(self, event: dict[str, Any], context: dict[str, Any]) -> None:
         if (
@@ -122,7 +176,7 @@ class SlackChannel:
         if await channels.answers_in(self.services.db, key):
             await self._answer(event, dm=False)
 
-    async def _answer(self, event: dict[str, Any], *, dm: bool) -> None:
+    async def _answer(self, event: dict[str, Any], *, dm: bool, mentioned: bool = False) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return
         channel, ts, thread_ts = event["channel"], event["ts"], event.get("thread_ts")
@@ -137,10 +191,15 @@ class SlackChannel:
             user=await self._user(event["user"]),
             session=key,
             event_id=f"{channel}:{ts}",
+            mentioned=mentioned,
+            # only messages known to be in a public channel; app_mention carries no channel_type
+            shareable=event.get("channel_type") == "channel",
             extras={"event": event},
         )
         sink = SlackSink(self.client, channel, reply_in, ts, self.caps)
-        await channels.handle_message(self.services, incoming, sink)
+        await channels.handle_message(
+            self.services, incoming, sink, per_minute=self.settings.questions_per_minute
+        )
 
     async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         value = channels.reaction_value(event.get("reaction", ""))
@@ -181,12 +240,32 @@ class SlackChannel:
         pressed = 1 if action["action_id"] == ACTION_UP else -1
         try:
             value = await channels.press_vote(
-                self.services.db, message_id=message_id, user=user, pressed=pressed
+                self.services.db,
+                message_id=message_id,
+                user=user,
+                pressed=pressed,
+                clicked=(PLATFORM, ref(channel, str(message.get("ts", "")))),
             )
         except OporaError as exc:
             log.info("slack.vote_refused", code=exc.code)
             return
         log.info("slack.button_vote", message_id=message_id, value=value, source=str(VoteSource.BUTTON))
+
+    async def _on_lifecycle(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Acknowledge / Resolve on a page posted in a target channel."""
+        await ack()
+        if self.services.escalation is None:
+            return
+        user = await self._user(body["user"]["id"])
+        reply = await self.services.escalation.press(
+            action["action_id"], int(action["value"]), by=user.display_name or user.external_id
+        )
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        await call(
+            "chat.postMessage",
+            lambda: self.client.chat_postMessage(channel=channel, thread_ts=message.get("ts"), text=reply),
+        )
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         """``/opora <text>``: a command (help, role, lang, new, human) or a question, answered privately."""

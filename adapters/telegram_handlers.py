@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message, MessageReactionUpdated, Reacti
 from aiogram.types import User as TgUser
 
 from adapters.channels import (
+    answer_for_ref,
     answers_in,
     chat_key,
     claim_event,
@@ -50,6 +51,9 @@ class TelegramContext:
     username: str
     edit_interval: float = 1.0
     max_len: int = TELEGRAM_LIMIT
+    per_minute: int = 0  # questions per user a minute (0: no limit)
+    allowed_users: tuple[int, ...] = ()
+    allowed_chats: tuple[int, ...] = ()
 
 
 def user_ref(user: TgUser) -> UserRef:
@@ -71,6 +75,27 @@ class IgnoreBots:
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = getattr(event, "from_user", None) or getattr(event, "user", None)
         if sender is None or sender.is_bot:
+            return None
+        return await handler(event, data)
+
+
+class Allowlist:
+    """Outer middleware: updates from users or group chats outside ``allowed_users`` / ``allowed_chats``
+    are dropped (private chats need only an allowed user)."""
+
+    def __init__(self, users: list[int], chats: list[int]) -> None:
+        self.users, self.chats = set(users), set(chats)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        sender = getattr(event, "from_user", None) or getattr(event, "user", None)
+        chat = getattr(event, "chat", None)
+        if chat is None and isinstance(getattr(event, "message", None), Message):
+            chat = event.message.chat  # type: ignore[attr-defined]
+        if self.users and (sender is None or sender.id not in self.users):
+            log.info("telegram.not_allowed", user=getattr(sender, "id", None))
+            return None
+        if self.chats and chat is not None and chat.type != "private" and chat.id not in self.chats:
+            log.info("telegram.not_allowed", chat=chat.id)
             return None
         return await handler(event, data)
 
@@ -141,14 +166,28 @@ class Addressed(Filter):
             in_thread and await answers_in(self.ctx.services.db, key)
         ):
             return False
-        return {"key": key, "question": question}
+        return {"key": key, "question": question, "mentioned": mentioned}
 
 
 async def _answer(
-    ctx: TelegramContext, bot: Bot, message: Message, key: SessionKey, text: str, event_id: str
+    ctx: TelegramContext,
+    bot: Bot,
+    message: Message,
+    key: SessionKey,
+    text: str,
+    event_id: str,
+    mentioned: bool = False,
 ):
     assert message.from_user is not None
-    incoming = Incoming(text=text, user=user_ref(message.from_user), session=key, event_id=event_id)
+    public = message.chat.type in ("group", "supergroup") and bool(message.chat.username)
+    incoming = Incoming(
+        text=text,
+        user=user_ref(message.from_user),
+        session=key,
+        event_id=event_id,
+        shareable=public,
+        mentioned=mentioned,
+    )
     topic = message.message_thread_id if message.is_topic_message else None
     sink = TelegramSink(
         bot,
@@ -158,12 +197,15 @@ async def _answer(
         edit_interval=ctx.edit_interval,
         max_len=ctx.max_len,
     )
-    await handle_message(ctx.services, incoming, sink)
+    await handle_message(ctx.services, incoming, sink, per_minute=ctx.per_minute)
 
 
 def build_router(ctx: TelegramContext) -> Router:
     """The handlers of one bot."""
     router = Router(name="opora-telegram")
+    allowlist = Allowlist(list(ctx.allowed_users), list(ctx.allowed_chats))
+    for observer in (router.message, router.message_reaction, router.callback_query):
+        observer.outer_middleware(allowlist)
     router.message.outer_middleware(IgnoreBots())
     router.message_reaction.outer_middleware(IgnoreBots())
     router.message_reaction.outer_middleware(ClaimUpdate(ctx))
@@ -181,8 +223,10 @@ def build_router(ctx: TelegramContext) -> Router:
         await _answer(ctx, bot, message, key, message.text or "", update_event_id(ctx, data))
 
     @router.message(F.text, Addressed(ctx))
-    async def group_question(message: Message, bot: Bot, key: SessionKey, question: str, **data: Any) -> None:
-        await _answer(ctx, bot, message, key, question, update_event_id(ctx, data))
+    async def group_question(
+        message: Message, bot: Bot, key: SessionKey, question: str, mentioned: bool, **data: Any
+    ) -> None:
+        await _answer(ctx, bot, message, key, question, update_event_id(ctx, data), mentioned)
 
     @router.message_reaction()
     async def reaction(event: MessageReactionUpdated) -> None:
@@ -199,21 +243,46 @@ def build_router(ctx: TelegramContext) -> Router:
     async def vote_button(query: CallbackQuery) -> None:
         _, message_id, pressed = (query.data or "").split(":")
         user, lang = user_ref(query.from_user), user_lang(query.from_user)
+        clicked = query.message
         try:
+            if clicked is None or not message_id.isdigit():
+                raise NotFound("This answer is no longer available.", "Этот ответ больше недоступен.")
             value = await press_vote(
-                db, message_id=int(message_id), user=user, pressed=1 if pressed == "1" else -1
+                db,
+                message_id=int(message_id),
+                user=user,
+                pressed=1 if pressed == "1" else -1,
+                clicked=(PLATFORM, ref_of(clicked.chat.id, clicked.message_id)),
             )
         except NotFound as exc:
             await query.answer(text=exc.message(lang))
             return
         await query.answer(text=t("vote_recorded" if value else "vote_withdrawn", lang))
 
+    @router.callback_query(F.data.startswith("opora_esc_"))
+    async def lifecycle_button(query: CallbackQuery) -> None:
+        """Acknowledge / Resolve on a page posted in a target chat."""
+        action_id, _, escalation_id = (query.data or "").rpartition(":")
+        service = ctx.services.escalation
+        if service is None or not escalation_id.isdigit():
+            await query.answer()
+            return
+        who = query.from_user.full_name or str(query.from_user.id)
+        reply = await service.press(action_id, int(escalation_id), by=who, lang=user_lang(query.from_user))
+        await query.answer(text=reply)
+
     @router.callback_query(F.data.startswith("h:"))
     async def human_button(query: CallbackQuery, bot: Bot) -> None:
         await query.answer()
-        key = await session_of_answer(db, message_id=int((query.data or "h:0").split(":")[1]))
+        raw = (query.data or "h:0").split(":")[1]
         msg = query.message
-        if key is None or not isinstance(msg, Message):
+        if not raw.isdigit() or not isinstance(msg, Message):
+            return
+        # the answer id in the button must be the answer posted as the clicked message (no forged escalations)
+        posted = await answer_for_ref(db, platform=PLATFORM, platform_ref=ref_of(msg.chat.id, msg.message_id))
+        key = await session_of_answer(db, message_id=int(raw)) if posted == int(raw) else None
+        if key is None:
+            log.warning("telegram.human_mismatch", message_id=raw)
             return
         incoming = Incoming(
             text="human", user=user_ref(query.from_user), session=key, lang=user_lang(query.from_user)

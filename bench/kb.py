@@ -60,3 +60,19 @@ async def embed_cached(embedder: Embedder, texts: list[str], *, step: int = 64) 
 
 def load_eval(path: Path = DEV) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class MemoQueries:
+    """Query embeddings memoised in memory: a bench re-ranks the same questions many times."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.memo: dict[str, np.ndarray] = {}
+
+    async def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return await self.inner.embed_passages(texts)
+
+    async def embed_query(self, text: str) -> np.ndarray:
+        if text not in self.memo:
+            self.memo[text] = await self.inner.embed_query(text)
+        return self.memo[text]

@@ -16,7 +16,7 @@ class SqlCacheStore:
         self.db = db
 
     async def get(self, key: str) -> StoredAnswer | None:
-        async with self.db.session() as session:
+        async with self.db.read() as session:  # a reader: never queues behind SQLite's one writer
             entry = await cache_get(session, key=key)
             if entry is None:
                 return None

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,8 +19,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.analytics.settings import AnalyticsSettings
 from bot.escalation.settings import EscalationSettings
+from bot.ranking_settings import RankingSettings
+from bot.resilience.settings import ResilienceSettings
+from bot.scheduler.settings import SchedulerSettings
 from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401  (re-exported)
+from rag.sync.settings import ConfluenceSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
@@ -64,13 +69,20 @@ class VectorStoreSettings(BaseModel):
     api_key: SecretStr | None = None
     collection: str = "opora"
     path: Path | None = None  # on-disk location for edge; default <data_dir>/index
+    # Qdrant server/cluster collection layout, applied when the collection is created (see docs/deployment.md)
+    shards: int = Field(default=1, ge=1)  # shard_number: spread one collection over the cluster's nodes
+    replication_factor: int = Field(default=1, ge=1)  # copies of each shard (2+ survives a node loss)
+    write_consistency_factor: int = Field(default=1, ge=1)  # replicas that must ack a write
+    on_disk_payload: bool = True  # payloads (chunk texts) on disk, vectors in RAM
 
 
 class RetrievalSettings(BaseModel):
     top_k: int = 5
     candidates: int = 80
     rrf_k: int = 60
-    min_score: float = 0.7  # threshold on the calibrated relevance (0..1); see bench/retrieval.py
+    # abstain threshold on the calibrated relevance (0..1); None: the one fitted for the embedder and stored
+    # with the index (rag/calibration.py, `opora calibrate`)
+    min_score: float | None = None
     max_chunks_per_doc: int = 3  # the best page's key facts often sit in its second or third section
     cross_language_candidates: int = 40  # nearest passages from each other language (ru↔en); 0 turns off
     dense_weight: float = 1.0  # RRF weight of the dense candidates
@@ -96,6 +108,10 @@ class SlackSettings(BaseModel):
     api_url: str | None = None  # Web API base, e.g. https://slack.com/api/
     edit_interval: float = 1.0  # seconds between edits of a streamed answer (chat.update is Tier 3)
     events_path: str = "/slack/events"  # HTTP mode: Events API, interactivity and /opora all post here
+    allowed_teams: list[str] = Field(default_factory=list)  # workspace ids (T...); empty: any
+    # channel ids (C.../G...); empty: any; direct messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -111,6 +127,9 @@ class TelegramSettings(BaseModel):
     api_url: str | None = None  # Bot API server base, e.g. https://api.telegram.org
     edit_interval: float = 1.0  # seconds between two edits of one streamed message
     polling_timeout: int = 30  # getUpdates long-poll seconds
+    allowed_chats: list[int] = Field(default_factory=list)  # group/supergroup chat ids; empty: any group
+    allowed_users: list[int] = Field(default_factory=list)  # user ids, in any chat; empty: anyone
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
@@ -125,10 +144,26 @@ class MattermostSettings(BaseModel):
     action_path: str = "/mattermost/actions"
     edit_interval: float = 0.5  # seconds between two edits of one streamed post
     reconnect_max: float = 30.0  # websocket reconnect backoff ceiling, seconds
+    allowed_teams: list[str] = Field(default_factory=list)  # team ids; empty: any
+    # channel ids; empty: any; direct and group messages need only an allowed team
+    allowed_channels: list[str] = Field(default_factory=list)
+    questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
 
     @property
     def enabled(self) -> bool:
         return self.url is not None and self.token is not None
+
+
+class OidcSettings(BaseModel):
+    """OpenID Connect sign-in for the web chat (authorization code flow with PKCE)."""
+
+    issuer: str | None = None  # e.g. https://sso.example.com/realms/dev; discovery at /.well-known/...
+    client_id: str | None = None
+    client_secret: SecretStr | None = None  # confidential clients; public clients rely on PKCE alone
+    scopes: str = "openid email profile"
+    redirect_url: str | None = None  # public URL of /api/v1/web/oidc/callback; default: from the request
+    name_claim: str = "preferred_username"  # shown name; falls back to name, then email, then sub
+    timeout: float = 10.0  # seconds per request to the provider
 
 
 class WebChatSettings(BaseModel):
@@ -136,14 +171,26 @@ class WebChatSettings(BaseModel):
     company_name: str = "Opora"
     accent_color: str = "#2563eb"
     session_secret: SecretStr | None = None  # generated and stored under data_dir on first run
-    auth: Literal["name", "proxy"] = "name"
+    auth: Literal["name", "proxy", "oidc"] = "name"
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     admins: list[str] = Field(default_factory=list)
     questions_per_minute: int = 20
     popular_days: int = 14
-    popular_min_count: int = 2  # shown as popular once asked this often (one person's stays private)
+    # a question is shown as popular once this many distinct people asked it (never from DMs/private channels)
+    popular_min_people: int = Field(
+        default=3, validation_alias=AliasChoices("popular_min_people", "popular_min_count")
+    )
     seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
     static_dir: Path | None = None  # default: webchat/dist
+
+
+class DatabaseSettings(BaseModel):
+    """How this process uses the database it shares with other replicas (the URL is ``database_url``)."""
+
+    migrate_on_start: bool = True  # false when `opora migrate` runs first (compose service, Helm hook Job)
+    pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per replica
+    max_overflow: int = Field(default=20, ge=0)  # extra connections under load, per replica
 
 
 class ApiSettings(BaseModel):
@@ -157,6 +204,9 @@ class ApiSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
+    # reverse proxies whose X-Forwarded-For/-Proto uvicorn applies; None: webchat.trusted_proxies
+    forwarded_allow_ips: list[str] | None = None
+    ws_max_size: int = 128 * 1024  # bytes; bigger WebSocket messages close the socket (1009) at the server
 
 
 class Settings(BaseSettings):
@@ -165,6 +215,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OPORA_",
         env_nested_delimiter="__",
+        env_ignore_empty=True,  # VAR= (an .env template's blank line) means unset, not an empty secret
         extra="ignore",
     )
 
@@ -175,10 +226,12 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     kb: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     vector_store: VectorStoreSettings = Field(default_factory=VectorStoreSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
@@ -186,6 +239,10 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     mattermost: MattermostSettings = Field(default_factory=MattermostSettings)
     webchat: WebChatSettings = Field(default_factory=WebChatSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
@@ -223,6 +280,20 @@ class Settings(BaseSettings):
             raise ValueError(f"placeholder secrets are not allowed in production mode: {', '.join(bad)}")
         return self
 
+    @model_validator(mode="after")
+    def _refuse_unsafe_web_sign_in(self) -> Settings:
+        web = self.webchat
+        if self.mode == "production" and web.enabled and web.auth == "name":
+            raise ValueError(
+                "webchat.auth: name lets anyone sign in as anyone (it asks only for a name), so production "
+                "mode refuses it: set webchat.auth to oidc (with webchat.oidc.issuer and client_id) or proxy "
+                "(behind an authenticating proxy listed in webchat.trusted_proxies), "
+                "or webchat.enabled: false"
+            )
+        if web.auth == "oidc" and not (web.oidc.issuer and web.oidc.client_id):
+            raise ValueError("webchat.auth: oidc needs webchat.oidc.issuer and webchat.oidc.client_id")
+        return self
+
     def _secrets(self) -> list[tuple[str, SecretStr | None]]:
         found: list[tuple[str, SecretStr | None]] = [
             ("slack.bot_token", self.slack.bot_token),
@@ -233,8 +304,10 @@ class Settings(BaseSettings):
             ("mattermost.token", self.mattermost.token),
             ("mattermost.action_token", self.mattermost.action_token),
             ("webchat.session_secret", self.webchat.session_secret),
+            ("webchat.oidc.client_secret", self.webchat.oidc.client_secret),
             ("embeddings.api_key", self.embeddings.api_key),
             ("vector_store.api_key", self.vector_store.api_key),
+            ("confluence.token", self.confluence.token),
         ]
         for name, provider in self.providers.providers.items():
             found.append((f"providers.{name}.api_key", provider.api_key))

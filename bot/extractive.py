@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from bot.generation import GenerationDone, GenerationEvent, GenerationRequest, TextDelta
+from bot.generation import GenerationDone, GenerationEvent, GenerationRequest, TextDelta, source_number
 from bot.texts import t
 from bot.types import Passage
 from rag.sparse import terms as sparse_terms
@@ -158,14 +158,16 @@ class ExtractiveGenerator:
         cited: list[int] = []
         for index in sorted({b.passage for b in chosen}):
             passage = passages[index]
+            number = source_number(passage, index)
             heading = passage.title
             if passage.section and passage.section != passage.title:
                 heading = f"{passage.title} › {passage.section}"
             body = "\n\n".join(
                 _trim(_EMPTY_LINK.sub(r"\1", b.text), self.budget) for b in chosen if b.passage == index
             )
-            parts.append(f"**[{index + 1}] {heading}**\n\n{body}")
-            cited.append(index + 1)
+            parts.append(f"**[{number}] {heading}**\n\n{body}")
+            if number not in cited:
+                cited.append(number)
         return "\n\n".join(parts), tuple(cited)
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:

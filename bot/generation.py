@@ -33,6 +33,16 @@ class GenerationRequest:
     partial_index: bool = False  # the index is still being built
 
 
+def source_number(passage: Passage, index: int) -> int:
+    """The [n] a passage is cited by: its page's number among the sources (``index`` is its 0-based
+    position, used when the passages are not grouped by page)."""
+    return passage.page or index + 1
+
+
+def source_count(passages: list[Passage]) -> int:
+    return max((source_number(p, i) for i, p in enumerate(passages)), default=0)
+
+
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str

@@ -97,11 +97,12 @@ class History:
             )
         return [Entry(m, votes.get(m.id)) for m in rows]
 
-    async def popular(self, *, days: int, min_count: int, limit: int) -> list[str]:
-        """Questions asked at least ``min_count`` times in the last ``days`` days, most asked first.
+    async def popular(self, *, days: int, min_people: int, limit: int) -> list[str]:
+        """Questions asked by at least ``min_people`` distinct people in the last ``days`` days.
 
-        A question asked once stays private: only what several people asked is shown to others.
+        Only questions asked where others could see them count (web chat, public channels: conversations
+        marked ``shareable``), never DMs, private channels or API calls; one person asking twice is one.
         """
         async with self.db.session() as s:
             rows = await messages.popular_questions(s, days=days, limit=limit * 3)
-        return [text for text, count in rows if count >= min_count][:limit]
+        return [text for text, people in rows if people >= max(1, min_people)][:limit]

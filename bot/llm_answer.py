@@ -11,6 +11,7 @@ from contextlib import aclosing
 
 import structlog
 
+from bot.analytics.variants import VariantStates
 from bot.config import Settings
 from bot.generation import (
     AnswerGenerator,
@@ -19,6 +20,8 @@ from bot.generation import (
     GenerationRequest,
     Notice,
     TextDelta,
+    source_count,
+    source_number,
 )
 from bot.grounding import cited_passages, is_abstention
 from bot.prompting import PromptLibrary, Variant, choose_variant
@@ -56,6 +59,7 @@ class LLMAnswerGenerator:
         cache: AnswerCache | None = None,
         history_turns: int = 6,
         max_tokens: int | None = None,
+        variant_states: VariantStates | None = None,
     ) -> None:
         self.router = router
         self.fallback = fallback
@@ -64,6 +68,7 @@ class LLMAnswerGenerator:
         self.cache = cache
         self.history_turns = history_turns
         self.max_tokens = max_tokens
+        self.variant_states = variant_states  # stopped / promoted from the analytics page
 
     @classmethod
     def from_settings(
@@ -72,6 +77,7 @@ class LLMAnswerGenerator:
         fallback: AnswerGenerator,
         *,
         cache_store: CacheStore | None = None,
+        variant_states: VariantStates | None = None,
     ) -> LLMAnswerGenerator | None:
         """The generator over ``settings.providers``, or ``None`` when no provider has credentials.
 
@@ -92,6 +98,7 @@ class LLMAnswerGenerator:
             variants=[Variant(v.name, v.weight) for v in providers.variants],
             cache=cache,
             history_turns=settings.answer.history_turns,
+            variant_states=variant_states,
         )
 
     async def aclose(self) -> None:
@@ -102,7 +109,10 @@ class LLMAnswerGenerator:
             async for event in self.fallback.generate(request):
                 yield event
             return
-        variant = choose_variant(request.conversation_key or request.question, self.variants)
+        variants = (
+            await self.variant_states.effective(self.variants) if self.variant_states else self.variants
+        )
+        variant = choose_variant(request.conversation_key or request.question, variants)
         metrics.prompt_variants.labels(variant).inc()
         key = self._key(request, variant)
         versions = _doc_versions(request)
@@ -130,7 +140,7 @@ class LLMAnswerGenerator:
             metrics.generation_fallbacks.labels("partial").inc()
             yield Notice(NOTICES["partial"][request.lang])
             text = "".join(parts)
-            yield GenerationDone(exc.provider, variant, cited_passages(text, len(request.passages)))
+            yield GenerationDone(exc.provider, variant, cited_passages(text, source_count(request.passages)))
             return
         except ProviderError as exc:
             metrics.generation_fallbacks.labels("all_failed").inc()
@@ -141,12 +151,11 @@ class LLMAnswerGenerator:
             return
 
         text = "".join(parts)
-        cited = cited_passages(text, len(request.passages))
+        cited = cited_passages(text, source_count(request.passages))
         abstained = is_abstention(text, self.prompts.abstain_sentence(request.lang, variant))
         if self.cache is not None and key is not None and text:
-            cited_versions = {
-                request.passages[n - 1].doc_id: versions[request.passages[n - 1].doc_id] for n in cited
-            }
+            docs = {source_number(p, i): p.doc_id for i, p in enumerate(request.passages)}
+            cited_versions = {docs[n]: versions[docs[n]] for n in cited if n in docs}
             answer = CachedAnswer(text, provider, variant, cited, abstained, cited_versions)
             await self.cache.put(key, answer, model=self.router.model)
         yield GenerationDone(provider, variant, cited, abstained)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bot.generation import GenerationRequest
+from bot.generation import GenerationRequest, source_number
 from bot.types import ROLES, Passage
 from providers.base import ChatMessage
 
@@ -43,11 +43,17 @@ def choose_variant(conversation_key: str, variants: Sequence[Variant]) -> str:
     return live[-1].name
 
 
+def neutralise(text: str) -> str:
+    """Passage-like tags in ``text`` lose their ``<``: they can neither open nor close a fence."""
+    return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
+
+
 def fence(passages: Sequence[Passage]) -> str:
     blocks = []
-    for n, passage in enumerate(passages, start=1):
+    for i, passage in enumerate(passages):
+        n = source_number(passage, i)  # passages of one page share its number
         title = _attr(passage.title + (f" — {passage.section}" if passage.section else ""))
-        text = _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), passage.text.strip())
+        text = neutralise(passage.text.strip())
         blocks.append(f'<passage n="{n}" title="{title}">\n{text}\n</passage>')
     return "\n".join(blocks)
 
@@ -80,7 +86,9 @@ class PromptLibrary:
             style=self.text("style.md", lang, variant).strip(),
         )
         user = _fill(
-            self.text("user.md", lang, variant), passages=fence(request.passages), question=request.question
+            self.text("user.md", lang, variant),
+            passages=fence(request.passages),
+            question=neutralise(request.question),  # a question cannot forge a passage either
         )
         messages = [ChatMessage("system", system.strip())]
         for turn in request.history[-history_turns:] if history_turns else []:
@@ -90,10 +98,10 @@ class PromptLibrary:
 
 
 def _fill(template: str, **values: str) -> str:
-    # Plain replacement, not str.format: passages and questions may contain braces.
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
+    # One pass over the template, not str.format nor chained replaces: passages and questions may contain
+    # braces, and a passage saying "{question}" must stay literal text.
+    names = "|".join(re.escape(k) for k in values)
+    return re.sub(r"\{(" + names + r")\}", lambda m: values[m.group(1)], template)
 
 
 @lru_cache(maxsize=256)

@@ -13,7 +13,12 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from prometheus_client import Counter
+
 from bot.engine import RetrievalOutcome, Retriever
+from rag.access import AccessScope
+
+lookups = Counter("opora_retrieval_cache_total", "Retrieval cache lookups by result", ["result"])
 
 
 class CachedRetriever:
@@ -36,25 +41,35 @@ class CachedRetriever:
         self._entries.clear()
 
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None, **kwargs: Any
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        access: AccessScope | None = None,
+        **kwargs: Any,
     ) -> RetrievalOutcome:
         if kwargs or self.size <= 0:
-            return await self.inner.retrieve(query, lang=lang, limit=limit, **kwargs)
-        key = (" ".join(query.split()).casefold(), lang, limit)
+            return await self.inner.retrieve(query, lang=lang, limit=limit, access=access, **kwargs)
+        # Whose search it is belongs to the key: one person's restricted passages never serve another.
+        scope = access.key() if access is not None else ()
+        key = (" ".join(query.split()).casefold(), lang, limit, scope)
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is not None and now - entry[0] < self.ttl and not entry[1].cancelled():
             self._entries.move_to_end(key)
             self.hits += 1
+            lookups.labels("hit").inc()
             return await asyncio.shield(entry[1])
         self.misses += 1
+        lookups.labels("miss").inc()
         future: asyncio.Future[RetrievalOutcome] = asyncio.get_running_loop().create_future()
         self._entries[key] = (now, future)
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
         try:
-            result = await self.inner.retrieve(query, lang=lang, limit=limit)
+            result = await self.inner.retrieve(query, lang=lang, limit=limit, access=access)
         except BaseException as exc:
             self._entries.pop(key, None)
             if not future.done():

@@ -8,9 +8,14 @@ from typing import Any, Protocol
 from bot.commands import Commands
 from bot.config import Settings
 from bot.engine import Engine
+from bot.escalation.service import EscalationService
 from bot.history import History
 from bot.indexing import IndexStatus
+from bot.leader import Leader
 from bot.ratelimit import RateLimiter
+from bot.resilience.admission import Admission
+from bot.resilience.outbox import Outbox
+from bot.scheduler import Scheduler
 from bot.tokens import Tokens
 from storage.db import Database
 
@@ -24,7 +29,12 @@ class Services:
     engine: Engine
     commands: Commands
     index: IndexStatus
+    scheduler: Scheduler | None = None  # jobs and leadership (``bot.scheduler``); started by ``opora serve``
     extras: dict[str, Any] = field(default_factory=dict)
+    admission: Admission = field(default_factory=Admission)  # messenger answers at once, and the line
+    outbox: Outbox | None = None  # writes kept while the database is down
+    escalation: EscalationService | None = None  # paging, lifecycle, takeover (None: not wired)
+    leader: Leader = field(default_factory=Leader)  # runs the work only one replica may do
 
     @property
     def history(self) -> History:

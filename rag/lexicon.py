@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.sparse import terms
+from rag.translit import Vocabulary
 
 _LANG_DIR = re.compile(r"(^|/)(en|ru)(/)")
 _HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
@@ -30,6 +31,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 _LATIN_WORD = re.compile(r"^[a-z][a-z0-9]*$")
 VERSION = 1
+TRANSLIT_SCORE = 0.5  # a transliterated loanword is a guess: it ranks below a translation the pairs taught
 
 
 def _ru_terms(text: str) -> set[str]:
@@ -73,20 +75,40 @@ def aligned_units(en: str, ru: str) -> list[tuple[set[str], set[str]]]:
 
 @dataclass(slots=True)
 class Lexicon:
-    """Russian stem → its English stems with their Dice scores (best first)."""
+    """Russian stem → its English stems with their Dice scores (best first).
+
+    ``vocab`` holds the English stems of the whole source (translated or not, so the English-only CLI
+    reference's words are there): a Russian term the pairs never taught is transliterated and looked up in
+    it (``rag.translit``), which is how "отрендерить" reaches "render".
+    """
 
     entries: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    vocab: frozenset[str] = frozenset()
+    _vocabulary: Vocabulary | None = field(default=None, repr=False, compare=False)
+
+    def _borrowed(self, term: str) -> tuple[str, ...]:
+        if not self.vocab or not _CYRILLIC.search(term):
+            return ()
+        if self._vocabulary is None:
+            self._vocabulary = Vocabulary(self.vocab)
+        return self._vocabulary.match(term)
+
+    def _lookup(self, term: str) -> list[tuple[str, float]]:
+        if term in self.entries:
+            return self.entries[term]
+        return [(en, TRANSLIT_SCORE) for en in self._borrowed(term)]
 
     def translations(self, text: str) -> dict[str, frozenset[str]]:
         """Each Russian term of ``text`` that has translations → its English stems."""
-        return {t: frozenset(e for e, _ in self.entries[t]) for t in set(terms(text)) if t in self.entries}
+        out = {t: frozenset(e for e, _ in self._lookup(t)) for t in set(terms(text))}
+        return {t: v for t, v in out.items() if v}
 
     def translate(self, text: str) -> dict[str, float]:
         """English stems for the Russian terms of ``text`` (not already in it), each with its best score."""
         toks = set(terms(text))
         out: dict[str, float] = {}
         for t in toks:
-            for en, score in self.entries.get(t, ()):
+            for en, score in self._lookup(t):
                 if en not in toks:
                     out[en] = max(out.get(en, 0.0), score)
         return out
@@ -98,7 +120,7 @@ class Lexicon:
             for en, s in cands:
                 best[en] = max(best.get(en, 0.0), s)
             merged[ru] = sorted(best.items(), key=lambda x: -x[1])[:top]
-        return Lexicon(merged)
+        return Lexicon(merged, self.vocab | other.vocab)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +128,7 @@ class Lexicon:
         data = {
             "version": VERSION,
             "entries": {k: [[e, round(s, 4)] for e, s in v] for k, v in self.entries.items()},
+            "vocab": sorted(self.vocab),
         }
         tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True))
         tmp.replace(path)
@@ -115,7 +138,8 @@ class Lexicon:
         data = json.loads(path.read_text())
         if data.get("version") != VERSION:
             return cls()
-        return cls({k: [(e, float(s)) for e, s in v] for k, v in data["entries"].items()})
+        entries = {k: [(e, float(s)) for e, s in v] for k, v in data["entries"].items()}
+        return cls(entries, frozenset(data.get("vocab") or ()))  # files written before the vocab load too
 
 
 def learn(
@@ -142,6 +166,7 @@ def learn(
     ru_n: Counter[str] = Counter()
     en_n: Counter[str] = Counter()
     joint: Counter[tuple[str, str]] = Counter()
+    vocab = {t for versions in pages.values() if "en" in versions for t in _en_terms(versions["en"])}
     for versions in pages.values():
         if "en" not in versions or "ru" not in versions:
             continue
@@ -156,7 +181,8 @@ def learn(
         dice = 2 * n / (ru_n[r] + en_n[e])
         if dice >= min_dice:
             cands.setdefault(r, []).append((e, dice))
-    return Lexicon({r: sorted(v, key=lambda x: (-x[1], x[0]))[:top] for r, v in sorted(cands.items())})
+    entries = {r: sorted(v, key=lambda x: (-x[1], x[0]))[:top] for r, v in sorted(cands.items())}
+    return Lexicon(entries, frozenset(vocab))
 
 
 def lexicon_file(folder: Path, source: str) -> Path:

@@ -8,7 +8,6 @@ exact technical identifiers of the query found in the chunk (``werf.io/replicas-
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -153,13 +152,3 @@ def rank_score(f: Features, best_cosine: float, best_rrf: float, w: RankWeights)
         + w.coverage * f.coverage
         + w.lang * f.lang
     )
-
-
-def relevance(f: Features) -> float:
-    """Calibrated probability-like relevance in [0, 1] from absolute evidence (not list-relative).
-
-    e5 cosines of related query/passage pairs sit around 0.80-0.90 and of unrelated ones near 0.75-0.80;
-    query coverage and identifier matches separate "about this KB" from "sounds similar".
-    """
-    z = 30.0 * (f.raw_cosine - 0.815) + 3.0 * (f.coverage - 0.5) + 2.0 * f.ident
-    return 1.0 / (1.0 + math.exp(-z))

@@ -6,6 +6,7 @@ import asyncio
 import math
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -13,6 +14,9 @@ import numpy as np
 import structlog
 
 from rag import rerank as ranking
+from rag.access import AccessScope
+from rag.boosts import Adjustment, Candidate, PageBooster, combine
+from rag.calibration import Calibration, CalibrationFile, builtin
 from rag.language import LANGS
 from rag.lexicon import Lexicon, LexiconFiles
 from rag.loaders.folder import detect_lang
@@ -25,7 +29,8 @@ _NOISE = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]+")
 
 
 class HybridStore(Protocol):
-    """What the retriever needs of a vector store (both stores in ``rag.stores`` provide it)."""
+    """What the retriever needs of a vector store (both stores in ``rag.stores`` provide it). ``access``
+    is the permission filter (``rag.access``): ``None`` searches public points only."""
 
     async def hybrid_query(
         self,
@@ -37,14 +42,25 @@ class HybridStore(Protocol):
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]: ...
 
 
@@ -52,7 +68,9 @@ class HybridStore(Protocol):
 class RetrieverConfig:
     top_k: int = 5
     candidates: int = 80
-    min_score: float = 0.7  # on the calibrated relevance of the best of the top 3 chunks
+    min_score: float | None = (
+        None  # on the relevance of the best of the top 3 chunks; None: the calibration's
+    )
     max_chunks_per_doc: int = 3
     cross_candidates: int = 40  # dense candidates from each other language (0: none); see ``retrieve``
     rerank: bool = True  # False: plain weighted RRF order
@@ -69,6 +87,10 @@ class RetrievalResult:
     lang: str | None
     best: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    why: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc id → what moved its page (boosts)
+    evidence: list[tuple[float, float, float]] = field(
+        default_factory=list
+    )  # top 3: cosine, coverage, idents
 
 
 def normalize_query(text: str) -> str:
@@ -116,8 +138,15 @@ class _Page:
         return first + w.same_doc * bonus + w.card * self.card - w.hub * breadth
 
 
+Adjust = Callable[[list[Candidate]], dict[str, Adjustment]]
+
+
 def rank_pages(
-    hits: list[ScoredChunk], keys: list[float], lang: str | None, w: ranking.RankWeights
+    hits: list[ScoredChunk],
+    keys: list[float],
+    lang: str | None,
+    w: ranking.RankWeights,
+    adjust: Adjust | None = None,
 ) -> list[int]:
     """Document-level ranking: candidate indexes of the passages to show, best page first.
 
@@ -126,6 +155,7 @@ def rank_pages(
     breadth penalty (log of its matching passages: a broad hub page matches many questions a little).
     Pages are ordered by that; each page then shows its version in ``lang`` when that version is among the
     candidates (else the best-scoring version), passages in score order. Cards are never shown.
+    ``adjust`` (``rag.boosts``) adds bounded changes to page scores (the asker's role, votes).
     """
     if not keys:
         return []
@@ -141,7 +171,13 @@ def rank_pages(
         page.keys.append(norm[i])
         page.versions.setdefault(c.doc_id, []).append(i)
         page.langs[c.doc_id] = c.lang
-    order = sorted((p for p in pages.values() if p.versions), key=lambda p: -p.score(w))
+    live = [p for p in pages.values() if p.versions]
+    delta: dict[str, float] = {}
+    if adjust is not None and live:
+        best_of = lambda idx: hits[max(idx, key=lambda i: norm[i])].chunk  # noqa: E731
+        cands = [Candidate(p.key, tuple(best_of(idx) for idx in p.versions.values())) for p in live]
+        delta = {k: a.delta for k, a in adjust(cands).items()}
+    order = sorted(live, key=lambda p: -(p.score(w) + delta.get(p.key, 0.0)))
     out: list[int] = []
     for page in order:
         best_of = {d: max(norm[i] for i in idx) for d, idx in page.versions.items()}
@@ -169,10 +205,16 @@ class Retriever:
         config: RetrieverConfig | None = None,
         *,
         lexicon: Lexicon | LexiconFiles | None = None,
+        calibration: Calibration | CalibrationFile | None = None,
     ) -> None:
         self.embedder, self.store = embedder, store
         self.config = config or RetrieverConfig()
         self.lexicon = lexicon
+        self.calibration = calibration or builtin(embedder.name)
+
+    def current_calibration(self) -> Calibration:
+        cal = self.calibration
+        return cal.current() if isinstance(cal, CalibrationFile) else cal
 
     def sparse_query(self, text: str) -> SparseVector:
         """The BM25 query: the question's terms, plus their English translations at a lower weight."""
@@ -183,7 +225,14 @@ class Retriever:
         return query_vector(text, extra)
 
     async def retrieve(
-        self, query: str, *, lang: str | None = None, limit: int | None = None, mode: Mode | None = None
+        self,
+        query: str,
+        *,
+        lang: str | None = None,
+        limit: int | None = None,
+        mode: Mode | None = None,
+        access: AccessScope | None = None,
+        boosters: Sequence[PageBooster] = (),
     ) -> RetrievalResult:
         """Retrieve chunks for ``query``.
 
@@ -193,6 +242,9 @@ class Retriever:
             limit: How many chunks to return (default ``top_k``).
             mode: ``final`` (the pipeline; default unless ``rerank`` is off, then ``rrf``), or
                 ``rrf``/``dense``/``sparse`` for side-by-side benchmarks.
+            access: Whose search it is: restricted passages only reach a scope allowed to read them
+                (``rag.access``); ``None`` searches public passages only. Passed down to the store filter.
+            boosters: Bounded page adjustments beyond the text (``rag.boosts``); final mode only.
         """
         cfg, w = self.config, self.config.weights
         mode = mode or ("final" if cfg.rerank else "rrf")
@@ -200,14 +252,17 @@ class Retriever:
         text = normalize_query(query)
         lang = lang or detect_lang(text)
         t0 = time.perf_counter()
-        dense, sparse = await asyncio.gather(
-            self.embedder.embed_query(text), asyncio.to_thread(self.sparse_query, text)
-        )
+        if mode == "sparse":  # BM25 alone needs no embedder (the degraded mode when it is down)
+            dense, sparse = None, await asyncio.to_thread(self.sparse_query, text)
+        else:
+            dense, sparse = await asyncio.gather(
+                self.embedder.embed_query(text), asyncio.to_thread(self.sparse_query, text)
+            )
         t1 = time.perf_counter()
         if mode == "dense":
-            hits = await self.store.dense_query(dense, limit=cfg.candidates)
+            hits = await self.store.dense_query(dense, limit=cfg.candidates, access=access)
         elif mode == "sparse":
-            hits = await self.store.sparse_query(sparse, limit=cfg.candidates)
+            hits = await self.store.sparse_query(sparse, limit=cfg.candidates, access=access)
         else:
             hits = await self.store.hybrid_query(
                 dense,
@@ -216,25 +271,39 @@ class Retriever:
                 candidates=cfg.candidates,
                 weights=(w.dense, w.sparse),
                 rrf_k=w.rrf_k,
+                access=access,
             )
             if mode == "final":
-                hits = await self._other_languages(dense, lang, hits)
+                hits = await self._other_languages(dense, lang, hits, access)
         t2 = time.perf_counter()
-        ranked, best = self._rank(text, lang, hits, mode)
+        why: dict[str, tuple[str, ...]] = {}
+        adjust: Adjust | None = None
+        if boosters:
+
+            def adjust(pages: list[Candidate]) -> dict[str, Adjustment]:
+                found = combine(boosters, pages, dense)
+                for page in pages:
+                    if page.key in found and found[page.key].reasons:
+                        why.update(dict.fromkeys(page.doc_ids, found[page.key].reasons))
+                return found
+
+        cal = self.current_calibration()
+        ranked, best, evidence = self._rank(text, lang, hits, mode, cal, adjust)
         ranked = diversify(ranked, cfg.max_chunks_per_doc)[:limit]
         timings = {
             "embed": 1000 * (t1 - t0),
             "search": 1000 * (t2 - t1),
             "rank": 1000 * (time.perf_counter() - t2),
         }
-        passed = bool(ranked) and best >= cfg.min_score
+        threshold = cal.threshold if cfg.min_score is None else cfg.min_score
+        passed = bool(ranked) and best >= threshold
         log.debug(
             "retrieval.done", lang=lang, hits=len(ranked), best=round(best, 3), passed=passed, **timings
         )
-        return RetrievalResult(ranked, passed, text, lang, best, timings)
+        return RetrievalResult(ranked, passed, text, lang, best, timings, why, evidence)
 
     async def _other_languages(
-        self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk]
+        self, dense: np.ndarray, lang: str | None, hits: list[ScoredChunk], access: AccessScope | None
     ) -> list[ScoredChunk]:
         """Add the nearest passages in each other language to the candidates.
 
@@ -252,21 +321,27 @@ class Retriever:
         for other in LANGS:
             if other == lang:
                 continue
-            for h in await self.store.dense_query(dense, limit=n, filters={"lang": other}):
+            for h in await self.store.dense_query(dense, limit=n, filters={"lang": other}, access=access):
                 if h.chunk.chunk_id not in seen:
                     seen.add(h.chunk.chunk_id)
                     out.append(h)
         return out
 
     def _rank(
-        self, text: str, lang: str | None, hits: list[ScoredChunk], mode: Mode
-    ) -> tuple[list[ScoredChunk], float]:
+        self,
+        text: str,
+        lang: str | None,
+        hits: list[ScoredChunk],
+        mode: Mode,
+        cal: Calibration,
+        adjust: Adjust | None = None,
+    ) -> tuple[list[ScoredChunk], float, list[tuple[float, float, float]]]:
         w = self.config.weights
         if mode != "final":
             hits = [h for h in hits if h.chunk.kind != "card"]
             w = replace(w, cross_lang=0.0)  # the side-by-side baselines stay plain
         if not hits:
-            return [], 0.0
+            return [], 0.0, []
         alt = self.lexicon.translations(text) if self.lexicon is not None and w.translated > 0 else None
         q = ranking.Query.parse(text, lang, alt)
         feats = ranking.extract(q, hits, w)
@@ -274,13 +349,14 @@ class Retriever:
             best_cos = max(f.cosine for f in feats)
             best_rrf = max(f.rrf for f in feats)
             keys = [ranking.rank_score(f, best_cos, best_rrf, w) for f in feats]
-            order = rank_pages(hits, keys, lang, w)
+            order = rank_pages(hits, keys, lang, w, adjust)
         else:
             keys = [f.rrf for f in feats] if mode == "rrf" else [-i for i in range(len(hits))]
             order = sorted(range(len(hits)), key=lambda i: -keys[i])
-        rel = {i: ranking.relevance(feats[i]) for i in order}
+        rel = {i: cal.relevance(feats[i].raw_cosine, feats[i].coverage, feats[i].ident) for i in order}
         out = [
             ScoredChunk(hits[i].chunk, round(rel[i], 4), hits[i].dense_score, hits[i].sparse_score)
             for i in order
         ]
-        return out, max((rel[i] for i in order[:3]), default=0.0)
+        evidence = [(feats[i].raw_cosine, feats[i].coverage, feats[i].ident) for i in order[:3]]
+        return out, max((rel[i] for i in order[:3]), default=0.0), evidence

@@ -45,6 +45,7 @@ class Chunk:
     source: str
     version: int = 1
     kind: str = "chunk"  # "chunk" (a passage) | "card" (a page's title + outline, for ranking only)
+    access: list[str] = field(default_factory=list)  # who may see it (``rag.access``); empty: everyone
 
     @property
     def section(self) -> str | None:

@@ -84,6 +84,8 @@ class Conversation(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     title: Mapped[str | None] = mapped_column(String(255))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # asked where its question may be shown to others as a popular one (never DMs, private channels, API)
+    shareable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -99,12 +101,14 @@ class Message(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(16))  # question | answer
+    kind: Mapped[str] = mapped_column(String(16))  # question | answer | human | followup (escalated threads)
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str | None] = mapped_column(String(8))
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+    ttft_ms: Mapped[int | None] = mapped_column(Integer)  # answer rows: question received → first text
+    role: Mapped[str | None] = mapped_column(String(32))  # question rows: the asker's role for this question
     provider: Mapped[str | None] = mapped_column(String(64))
     prompt_variant: Mapped[str | None] = mapped_column(String(64))
     abstained: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -198,6 +202,32 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class JobRun(Base):
+    """One run of a scheduled job (``bot.scheduler``): who ran it, when, how it ended, what it counted."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job", "job", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128))
+    instance: Mapped[str] = mapped_column(String(128))  # the replica (host:pid:random) that ran it
+    status: Mapped[str] = mapped_column(String(16), default="running")  # ok failed interrupted abandoned
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Checkpoint(Base):
+    """Where a long job got to (a sync's window, a batch cursor), so a killed run resumes from there."""
+
+    __tablename__ = "checkpoints"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 class ApiToken(Base):
     """A REST API bearer token. Only its SHA-256 is stored; the token itself is shown once, at creation."""
 
@@ -235,10 +265,20 @@ class RateLimitBucket(Base):
     full_at: Mapped[float] = mapped_column(Float, index=True)  # the bucket is full (forgettable) after this
 
 
-# Escalation tables live in their own module; importing it registers them on ``Base.metadata``.
-from storage.escalation_models import (  # noqa: E402, F401
-    CapturedAnswer,
-    EscalationEvent,
-    EscalationRow,
-    OutboxItem,
-)
+class PromptVariantState(Base):
+    """An A/B prompt variant stopped or promoted from the analytics page; read by the prompt selection."""
+
+    __tablename__ = "prompt_variant_states"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # active | stopped | promoted
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# Escalation tables live in their own module; importing it registers them on ``Base.metadata``. A plain
+# import (not ``from … import``) so that importing ``storage.escalation_models`` first works too.
+import storage.escalation_models  # noqa: E402, F401
+
+# Replica coordination (answers in flight) lives in its own module too.
+from storage.scaleout_models import AnswerRun  # noqa: E402, F401

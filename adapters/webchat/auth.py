@@ -5,13 +5,16 @@ from config or is generated once and stored in the database (``kv_settings``) so
 identification, not authentication: it suits a trusted network or a single developer.
 
 ``proxy`` mode: an authenticating proxy (oauth2-proxy, ...) in front of Opora sets ``X-Forwarded-User`` and
-``X-Forwarded-Email``; they are believed only when the TCP peer is one of ``trusted_proxies``.
+``X-Forwarded-Email``; they are believed only when the TCP peer (``adapters.edge.peer_of``, recorded before
+any forwarded header is applied) is one of ``trusted_proxies``.
+
+``oidc`` mode: the user signs in at the company's OpenID Connect provider (``adapters/webchat/oidc.py``);
+the same signed cookie then carries the provider's subject, and only cookies minted by that flow count.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -19,6 +22,7 @@ import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 
+from adapters.edge import TrustedProxies, peer_of
 from bot.config import WebChatSettings
 from bot.types import Platform, UserRef
 from storage.db import Database
@@ -42,7 +46,8 @@ class WebUser:
     is_admin: bool
 
     def ref(self) -> UserRef:
-        return UserRef(platform=Platform.WEB, external_id=self.external_id, display_name=self.name)
+        name, email = self.name, self.email
+        return UserRef(platform=Platform.WEB, external_id=self.external_id, display_name=name, email=email)
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "email": self.email, "is_admin": self.is_admin}
@@ -61,7 +66,7 @@ class Auth:
         self._serializer: URLSafeTimedSerializer | None = None
         self._lock = asyncio.Lock()
         self._users: dict[tuple[str, str, str | None], WebUser] = {}
-        self._proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
+        self._proxies = TrustedProxies(settings.trusted_proxies)
         self._admins = {a.strip().casefold() for a in settings.admins}
 
     @property
@@ -86,19 +91,20 @@ class Auth:
     async def cookie_for(self, name: str) -> str:
         return (await self.serializer()).dumps({"u": name.casefold(), "n": name})
 
+    async def cookie_for_oidc(self, external_id: str, name: str, email: str | None) -> str:
+        return (await self.serializer()).dumps({"u": external_id, "n": name, "e": email, "m": "oidc"})
+
     def trusted(self, host: str | None) -> bool:
-        if not host:
-            return False
-        try:
-            addr = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        return any(addr in net for net in self._proxies)
+        return host in self._proxies
+
+    def trusted_peer(self, conn: HTTPConnection) -> bool:
+        """Whether the TCP peer of ``conn`` is a trusted reverse proxy."""
+        return self.trusted(peer_of(conn))
 
     async def identify(self, conn: HTTPConnection) -> WebUser | None:
         """The user behind a request or WebSocket handshake, or ``None``."""
         if self.mode == "proxy":
-            host = conn.client.host if conn.client else None
+            host = peer_of(conn)
             external = (conn.headers.get("x-forwarded-user") or "").strip()
             if not external:
                 return None
@@ -121,7 +127,10 @@ class Auth:
             or not isinstance(data.get("n"), str)
         ):
             return None
-        return await self.user_for(data["u"], data["n"], None)
+        if (self.mode == "oidc") != (data.get("m") == "oidc"):  # a cookie counts only in its own mode
+            return None
+        email = data.get("e") if isinstance(data.get("e"), str) else None
+        return await self.user_for(data["u"], data["n"], email)
 
     async def user_for(self, external_id: str, name: str, email: str | None) -> WebUser:
         key = (external_id, name, email)

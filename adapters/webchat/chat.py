@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -10,10 +11,10 @@ import structlog
 
 from adapters.webchat import access
 from adapters.webchat.auth import Auth, WebUser
-from adapters.webchat.limits import UserRateLimiter
 from adapters.webchat.protocol import AskIn, FeedbackIn, encode, error
 from adapters.webchat.runs import Runs
-from bot.errors import OporaError
+from adapters.webchat.texts import both
+from bot.errors import OporaError, RateLimited
 from bot.feedback import record_vote
 from bot.language import detect_lang
 from bot.services import Services
@@ -35,8 +36,8 @@ class WebChat:
         self.services = services
         self.settings = services.settings.webchat
         self.auth = Auth(self.settings, services.db)
-        self.limiter = UserRateLimiter(self.settings.questions_per_minute)
-        self.runs = Runs()
+        self.limiter = services.limiter  # shared by every replica (a token bucket in the database)
+        self.runs = Runs(services.db)
         self.router = build_router(self)
 
     async def start(self) -> None:
@@ -53,7 +54,7 @@ class WebChat:
         lang = msg.lang or detect_lang(msg.text, engine.default_lang)
         try:
             text = engine.validate(msg.text, lang)
-            self.limiter.check(user.id)
+            await self.check_limit(user)
             key = await access.session_key(self.services.history, user, msg.conversation_id, uuid.uuid4().hex)
         except OporaError as exc:
             send(_error(msg.request_id, exc, lang))
@@ -64,9 +65,19 @@ class WebChat:
             user=user.ref(),
             session=key,
             role=msg.role,
+            shareable=True,  # popular only once several people asked it (bot.history)
             extras={"request_id": msg.request_id},
+            private=True,  # the web chat is one person's: their restricted Confluence pages may be used
         )
-        self.runs.spawn(key.as_str(), self._answer(incoming, msg.request_id, lang, send))
+        await self.runs.start(key.as_str(), self._answer(incoming, msg.request_id, lang, send))
+
+    async def check_limit(self, user: WebUser) -> None:
+        """At most ``questions_per_minute`` per user across all replicas (bursts up to that many)."""
+        per_minute = self.settings.questions_per_minute
+        decision = await self.limiter.hit(f"web:user:{user.id}", limit=per_minute, per_seconds=60.0)
+        if not decision.allowed:
+            retry = max(1, math.ceil(decision.retry_after))
+            raise RateLimited(*both("rate_limited", limit=per_minute, seconds=retry), retry_after=retry)
 
     async def _answer(self, incoming: Incoming, request_id: str, lang: str, send: Send) -> None:
         try:

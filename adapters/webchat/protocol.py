@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from bot.types import AnswerDelta, AnswerEnd, AnswerEvent, AnswerNotice, AnswerSources, AnswerStart
+from rag.urls import http_url
 
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 SOURCE_FIELDS = ("title", "url", "path", "section", "score", "doc_id")
@@ -46,8 +47,14 @@ def source_dicts(sources: list[Any]) -> list[dict[str, Any]]:
     out = []
     for n, src in enumerate(sources, start=1):
         data = asdict(src) if not isinstance(src, dict) else dict(src)
+        data["url"] = http_url(data.get("url"))  # stored sources may predate the loader's check
         out.append(
-            {"n": n, **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")}}
+            {
+                "n": n,
+                **{k: data.get(k) for k in ("title", "url", "path", "section", "score", "doc_id")},
+                "sections": list(data.get("sections") or ([data["section"]] if data.get("section") else [])),
+                "why": list(data.get("why") or []),
+            }
         )
     return out
 

@@ -94,6 +94,10 @@ def build_router(chat: "WebChat") -> APIRouter:
         return user
 
     CurrentUser = Annotated[WebUser, Depends(current_user)]
+    if settings.auth == "oidc":
+        from adapters.webchat.oidc import build_router as oidc_router
+
+        router.include_router(oidc_router(chat, ErrorsAsJson))
 
     @router.get("/config")
     async def config() -> dict[str, Any]:
@@ -175,7 +179,7 @@ def build_router(chat: "WebChat") -> APIRouter:
         return {
             "conversation": conversation_public(conv),
             "messages": out,
-            "in_progress": chat.runs.in_progress(access.key_str(conv)),
+            "in_progress": await chat.runs.in_progress(access.key_str(conv)),
         }
 
     @router.post("/conversations/{conversation_id}/human")
@@ -198,7 +202,7 @@ def build_router(chat: "WebChat") -> APIRouter:
     async def popular(request: Request, user: CurrentUser, limit: int = 6) -> dict[str, Any]:
         limit = max(1, min(limit, 20))
         asked = await history.popular(
-            days=settings.popular_days, min_count=settings.popular_min_count, limit=limit
+            days=settings.popular_days, min_people=settings.popular_min_people, limit=limit
         )
         lang = request_lang(request)
         seeds = [q for q in settings.seed_questions if q not in asked] or list(_default_seeds(lang))

@@ -14,6 +14,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Sign-in is handled by the company's single sign-on here.",
         "ru": "Вход здесь выполняется через корпоративный единый вход.",
     },
+    "oidc_failed": {
+        "en": "Sign-in at the identity provider did not succeed. Please try again.",
+        "ru": "Вход через корпоративную учётную запись не удался. Попробуйте ещё раз.",
+    },
     "not_found": {"en": "There is no such conversation.", "ru": "Такого разговора нет."},
     "no_answer": {"en": "There is no such answer.", "ru": "Такого ответа нет."},
     "rate_limited": {

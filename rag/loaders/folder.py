@@ -13,7 +13,9 @@ import structlog
 
 from rag.language import lang_by_letters
 from rag.loaders.html import html_to_markdown
+from rag.loaders.markup import clean_html
 from rag.types import SourceDocument
+from rag.urls import http_url
 
 log = structlog.get_logger(__name__)
 
@@ -45,10 +47,11 @@ def _is_faq(rel: Path, meta: dict[str, object]) -> bool:
 
 
 def clean_markup(text: str) -> str:
-    """Strip Hugo shortcodes, HTML comments and heading attributes ``{#id}`` (Go template ``{{ .Values.x }}``
-    stays)."""
+    """Strip Hugo shortcodes, HTML comments, heading attributes ``{#id}`` and embedded HTML widgets
+    (``rag.loaders.markup``); Go template ``{{ .Values.x }}`` stays."""
     text = _COMMENT.sub("", text)
     text = _SHORTCODE.sub("", text)
+    text = clean_html(text)
     text = _HEADING_ATTRS.sub(r"\1", text)
     return text.strip() + "\n"
 
@@ -75,7 +78,7 @@ def parse_file(root: Path, file: Path, source: str, raw: bytes) -> SourceDocumen
     lang = str(meta.get("lang") or "").lower() or _lang_from_path(rel) or detect_lang(body)
     if _is_faq(rel, meta):
         kind = "faq"
-    url = meta.get("source_url") or meta.get("url")
+    url = http_url(meta.get("source_url")) or http_url(meta.get("url"))  # javascript:, data:, ... never links
     return SourceDocument(
         source=source,
         external_id=rel.as_posix(),
@@ -83,7 +86,7 @@ def parse_file(root: Path, file: Path, source: str, raw: bytes) -> SourceDocumen
         text=body,
         kind=kind,
         lang=lang,
-        url=str(url) if url else None,
+        url=url,
         path=rel.as_posix(),
         content_hash=hashlib.sha256(raw).hexdigest(),
         meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)},

@@ -11,7 +11,7 @@ from rag.types import Chunk, ScoredChunk
 
 DENSE = "dense"
 SPARSE = "bm25"
-INDEXED_FIELDS = ("source", "lang", "path", "doc_id")
+INDEXED_FIELDS = ("source", "lang", "path", "doc_id", "access")
 
 
 def to_payload(chunk: Chunk, embed_key: str | None = None) -> dict[str, Any]:
@@ -32,6 +32,8 @@ def to_payload(chunk: Chunk, embed_key: str | None = None) -> dict[str, Any]:
     }
     if embed_key:
         payload["embed_key"] = embed_key
+    if chunk.access:
+        payload["access"] = list(chunk.access)  # absent on public points (see rag.access)
     return payload
 
 
@@ -49,6 +51,7 @@ def from_payload(payload: dict[str, Any]) -> Chunk:
         source=str(payload.get("source", "")),
         version=int(payload.get("version", 1)),
         kind=str(payload.get("kind") or "chunk"),
+        access=list(payload.get("access") or []),
     )
 
 

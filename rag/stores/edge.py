@@ -1,7 +1,9 @@
 """The embedded default: Qdrant Edge (``qdrant-edge-py``), one shard on disk, in process.
 
-Edge calls are synchronous (a query takes about a millisecond); they run in a worker thread under one lock
-so the event loop never waits on the disk and concurrent writers and readers never interleave.
+Edge calls are synchronous (a query takes about a millisecond); they run in worker threads so the event loop
+never waits on the disk. The shard synchronises its own segments, so searches run beside writes instead of
+queueing behind them (an ingest's upserts, an optimize): writers take turns among themselves, and opening or
+closing the shard waits until no search or write is running (``bench/edge_store.py`` measures it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import qdrant_edge as qe
 import structlog
 
+from rag.access import ACCESS_FIELD, AccessScope
 from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
@@ -23,10 +26,17 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
-def _filter(filters: dict[str, str] | None) -> qe.Filter | None:
-    if not filters:
-        return None
-    return qe.Filter(must=[qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in filters.items()])
+def _filter(filters: dict[str, str] | None, access: AccessScope | None = None) -> qe.Filter:
+    """Field matches, and the permission filter: public points, or restricted ones the scope may read."""
+    must = [qe.FieldCondition(key=k, match=qe.MatchValue(v)) for k, v in (filters or {}).items()]
+    should: list[Any] = [qe.IsEmptyCondition(ACCESS_FIELD)]
+    if access is not None and access.principals:
+        should.append(qe.FieldCondition(key=ACCESS_FIELD, match=qe.MatchAny(sorted(access.principals))))
+    return qe.Filter(must=must or None, should=should)
+
+
+def _doc_filter(doc_id: str) -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition(key="doc_id", match=qe.MatchValue(doc_id))])
 
 
 def _sparse(vec: SparseVector) -> qe.SparseVector:
@@ -44,14 +54,46 @@ class EdgeStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._shard: Any = None
-        self._lock = threading.Lock()
+        self._write = threading.Lock()  # one writer at a time (upserts, deletes, optimize)
+        self._state = threading.Condition()  # opening/closing vs. calls in flight
+        self._busy = 0
+        self._exclusive = False
 
-    async def _call(self, fn: Callable[[], T]) -> T:
-        def locked() -> T:
-            with self._lock:
+    async def _call(self, fn: Callable[[], T], *, write: bool = False) -> T:
+        """``fn`` in a worker thread; searches never wait for writes, writes wait for each other."""
+
+        def run() -> T:
+            with self._state:
+                self._state.wait_for(lambda: not self._exclusive)
+                self._busy += 1
+            try:
+                if not write:
+                    return fn()
+                with self._write:
+                    return fn()
+            finally:
+                with self._state:
+                    self._busy -= 1
+                    self._state.notify_all()
+
+        return await asyncio.to_thread(run)
+
+    async def _alone(self, fn: Callable[[], T]) -> T:
+        """``fn`` with nothing else running (opening and closing the shard)."""
+
+        def run() -> T:
+            with self._state:
+                self._state.wait_for(lambda: not self._exclusive)
+                self._exclusive = True
+                self._state.wait_for(lambda: self._busy == 0)
+            try:
                 return fn()
+            finally:
+                with self._state:
+                    self._exclusive = False
+                    self._state.notify_all()
 
-        return await asyncio.to_thread(locked)
+        return await asyncio.to_thread(run)
 
     def _open(self, dim: int) -> None:
         if self._shard is not None:
@@ -70,7 +112,7 @@ class EdgeStore:
         log.info("store.edge.open", path=str(self.path), points=self._count())
 
     async def ensure_collection(self, dim: int) -> None:
-        await self._call(lambda: self._open(dim))
+        await self._alone(lambda: self._open(dim))
 
     def _count(self) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True)))
@@ -92,11 +134,11 @@ class EdgeStore:
             for c, d, s, k in zip(chunks, dense, sparse, keys or [None] * len(chunks), strict=True)
         ]
         if points:
-            await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)))
+            await self._call(lambda: self._shard.update(qe.UpdateOperation.upsert_points(points)), write=True)
 
     async def delete_doc(self, doc_id: str) -> None:
-        op = qe.UpdateOperation.delete_points_by_filter(_filter({"doc_id": doc_id}))
-        await self._call(lambda: self._shard.update(op))
+        op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_id))
+        await self._call(lambda: self._shard.update(op), write=True)
 
     async def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Dense vectors of the points of ``doc_ids`` that carry an ``embed_key``, by that key."""
@@ -132,9 +174,11 @@ class EdgeStore:
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
-        """Dense and BM25 prefetches fused with (weighted) RRF in one call; per-retriever scores attached."""
-        flt = _filter(filters)
+        """Dense and BM25 prefetches fused with (weighted) RRF in one call; per-retriever scores attached.
+        Only points ``access`` may read are searched (``rag.access``; ``None``: public points only)."""
+        flt = _filter(filters, access)
         dq = qe.Query.Nearest([float(x) for x in dense], using=DENSE)
         sq = qe.Query.Nearest(_sparse(sparse), using=SPARSE)
         fused = qe.QueryRequest(
@@ -155,24 +199,34 @@ class EdgeStore:
         return merge_hits(f, d, s, dense)
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest([float(x) for x in dense], using=DENSE),
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._call(lambda: self._run([q]))
         return merge_hits(hits, hits, [])
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(_sparse(sparse), using=SPARSE),
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._call(lambda: self._run([q]))
@@ -183,9 +237,9 @@ class EdgeStore:
 
     async def optimize(self) -> None:
         """Merge segments and build indexes (after a large ingest)."""
-        await self._call(lambda: self._shard.optimize())
+        await self._call(lambda: self._shard.optimize(), write=True)
 
     async def close(self) -> None:
         if self._shard is not None:
             shard, self._shard = self._shard, None
-            await self._call(lambda: (shard.flush(), shard.close()))
+            await self._alone(lambda: (shard.flush(), shard.close()))

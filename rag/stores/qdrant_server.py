@@ -8,24 +8,32 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import structlog
 from qdrant_client import AsyncQdrantClient, models
 
+from rag.access import ACCESS_FIELD, AccessScope
 from rag.stores.common import DENSE, INDEXED_FIELDS, SPARSE, Hit, merge_hits, to_payload, vectors_by_key
 from rag.types import Chunk, ScoredChunk, SparseVector
 
 log = structlog.get_logger(__name__)
 
 
-def _filter(filters: dict[str, str] | None) -> models.Filter | None:
-    if not filters:
-        return None
-    return models.Filter(
-        must=[models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in filters.items()]
-    )
+def _filter(filters: dict[str, str] | None, access: AccessScope | None = None) -> models.Filter:
+    """Field matches, and the permission filter: public points, or restricted ones the scope may read."""
+    must: list[Any] = [
+        models.FieldCondition(key=k, match=models.MatchValue(value=v)) for k, v in (filters or {}).items()
+    ]
+    should: list[Any] = [models.IsEmptyCondition(is_empty=models.PayloadField(key=ACCESS_FIELD))]
+    if access is not None and access.principals:
+        should.append(
+            models.FieldCondition(key=ACCESS_FIELD, match=models.MatchAny(any=sorted(access.principals)))
+        )
+    return models.Filter(must=must or None, should=should)
 
 
 def _sparse(vec: SparseVector) -> models.SparseVector:
@@ -40,6 +48,20 @@ def _pairs(points: list[models.ScoredPoint]) -> list[Hit]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionLayout:
+    """How a new collection is spread over a Qdrant cluster (``vector_store.*`` settings).
+
+    Qdrant fixes ``shards`` at creation; the replication factor can be raised later through Qdrant's own
+    API. Local mode accepts and ignores all of them.
+    """
+
+    shards: int = 1
+    replication_factor: int = 1
+    write_consistency_factor: int = 1
+    on_disk_payload: bool = True
+
+
 class QdrantServerStore:
     """``VectorStore`` on one collection of a Qdrant server (or qdrant-client local mode)."""
 
@@ -51,6 +73,7 @@ class QdrantServerStore:
         api_key: str | None = None,
         collection: str = "opora",
         timeout: float = 10.0,
+        layout: CollectionLayout | None = None,
     ) -> None:
         if url == ":memory:":
             self._client = AsyncQdrantClient(location=":memory:")
@@ -59,22 +82,61 @@ class QdrantServerStore:
         else:
             self._client = AsyncQdrantClient(path=str(path))
         self.collection = collection
+        self.layout = layout or CollectionLayout()
+        self.local = not url or url == ":memory:"  # local mode has no cluster: the layout does not apply
 
     async def ensure_collection(self, dim: int) -> None:
         if await self._client.collection_exists(self.collection):
+            if not self.local:
+                await self._check_layout()
             return
-        await self._client.create_collection(
-            self.collection,
-            vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+        try:
+            await self._client.create_collection(
+                self.collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                shard_number=self.layout.shards,
+                replication_factor=self.layout.replication_factor,
+                write_consistency_factor=self.layout.write_consistency_factor,
+                on_disk_payload=self.layout.on_disk_payload,
+            )
+        except Exception:
+            # replicas starting together race to create it: losing the race is fine
+            if not await self._client.collection_exists(self.collection):
+                raise
+            log.info("store.qdrant.created_by_another_replica", collection=self.collection)
+            return
         for name in INDEXED_FIELDS:
             with warnings.catch_warnings():  # local mode ignores payload indexes and says so
                 warnings.simplefilter("ignore", UserWarning)
                 await self._client.create_payload_index(
                     self.collection, field_name=name, field_schema=models.PayloadSchemaType.KEYWORD
                 )
-        log.info("store.qdrant.created", collection=self.collection, dim=dim)
+        log.info("store.qdrant.created", collection=self.collection, dim=dim, layout=str(self.layout))
+
+    async def layout_of_collection(self) -> CollectionLayout:
+        """The layout the existing collection was created with (local mode reports the defaults)."""
+        params = (await self._client.get_collection(self.collection)).config.params
+        return CollectionLayout(
+            shards=params.shard_number or 1,
+            replication_factor=params.replication_factor or 1,
+            write_consistency_factor=params.write_consistency_factor or 1,
+            on_disk_payload=bool(params.on_disk_payload),
+        )
+
+    async def _check_layout(self) -> None:
+        try:
+            actual = await self.layout_of_collection()
+        except Exception:  # the check only informs
+            return
+        if actual != self.layout:
+            log.warning(
+                "store.qdrant.layout_differs",
+                collection=self.collection,
+                configured=str(self.layout),
+                actual=str(actual),
+                hint="shards are fixed at creation; see docs/deployment.md",
+            )
 
     async def upsert(
         self,
@@ -96,8 +158,7 @@ class QdrantServerStore:
             await self._client.upsert(self.collection, points=points, wait=True)
 
     async def delete_doc(self, doc_id: str) -> None:
-        flt = _filter({"doc_id": doc_id})
-        assert flt is not None
+        flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))])
         await self._client.delete(
             self.collection, points_selector=models.FilterSelector(filter=flt), wait=True
         )
@@ -142,13 +203,14 @@ class QdrantServerStore:
         filters: dict[str, str] | None = None,
         weights: tuple[float, float] | None = None,
         rrf_k: int = 60,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         """Dense and BM25 prefetches fused with RRF in one request; per-retriever scores attached.
 
         qdrant-client's RRF takes no weights, so ``weights``/``rrf_k`` apply only where the server
         supports parametrised RRF; the reranker downstream sees the per-retriever scores either way.
         """
-        flt = _filter(filters)
+        flt = _filter(filters, access)  # rag.access: None searches public points only
         dv, sv = [float(x) for x in dense], _sparse(sparse)
         fused = models.QueryRequest(
             prefetch=[
@@ -168,24 +230,34 @@ class QdrantServerStore:
         return merge_hits(f, d, s, dense)
 
     async def dense_query(
-        self, dense: np.ndarray, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        dense: np.ndarray,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
         q = models.QueryRequest(
             query=[float(x) for x in dense],
             using=DENSE,
             limit=limit,
-            filter=_filter(filters),
+            filter=_filter(filters, access),
             with_payload=True,
         )
         (hits,) = await self._batch([q])
         return merge_hits(hits, hits, [])
 
     async def sparse_query(
-        self, sparse: SparseVector, *, limit: int, filters: dict[str, str] | None = None
+        self,
+        sparse: SparseVector,
+        *,
+        limit: int,
+        filters: dict[str, str] | None = None,
+        access: AccessScope | None = None,
     ) -> list[ScoredChunk]:
-        q = models.QueryRequest(
-            query=_sparse(sparse), using=SPARSE, limit=limit, filter=_filter(filters), with_payload=True
-        )
+        flt = _filter(filters, access)
+        sv = _sparse(sparse)
+        q = models.QueryRequest(query=sv, using=SPARSE, limit=limit, filter=flt, with_payload=True)
         (hits,) = await self._batch([q])
         return merge_hits(hits, [], hits)
 

@@ -17,6 +17,7 @@ async def get_or_create_conversation(
     thread: str,
     owner_id: int | None = None,
     title: str | None = None,
+    shareable: bool = False,
 ) -> Conversation:
     stmt = select(Conversation).where(
         Conversation.platform == platform, Conversation.channel == channel, Conversation.thread == thread
@@ -30,6 +31,7 @@ async def get_or_create_conversation(
             thread=thread,
             owner_id=owner_id,
             title=title[:255] if title else None,
+            shareable=shareable,
             deleted=False,
             created_at=now,
             updated_at=now,

@@ -478,3 +478,42 @@ async def review_captured(
     row.updated_at = now
     await session.flush()
     return row
+
+
+# --- human messages in escalated threads -------------------------------------------------------------
+
+
+async def add_human_message(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    user_id: int | None,
+    text: str,
+    now: datetime | None = None,
+    kind: str = "human",
+) -> Message:
+    """A message the bot does not answer in an escalated thread.
+
+    ``kind``: ``human`` (a person other than the asker answered; knowledge capture reads these) or
+    ``followup`` (the asker wrote on after a human took over).
+    """
+    msg = Message(
+        conversation_id=conversation_id,
+        user_id=user_id,
+        kind=kind,
+        text=text,
+        sources=[],
+        created_at=now or utcnow(),
+    )
+    session.add(msg)
+    await session.flush()
+    return msg
+
+
+async def human_messages(session: AsyncSession, *, conversation_id: int) -> list[Message]:
+    found = await session.execute(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.kind == "human")
+        .order_by(Message.id)
+    )
+    return list(found.scalars())

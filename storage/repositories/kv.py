@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Setting
@@ -15,3 +16,15 @@ async def get_or_set(session: AsyncSession, *, key: str, default: str) -> str:
     row = await session.get(Setting, key)
     assert row is not None
     return row.value
+
+
+async def put(session: AsyncSession, *, key: str, value: str) -> None:
+    """Store ``value`` under ``key``, replacing what was there."""
+    insert = insert_for(session, Setting).values(key=key, value=value)
+    await session.execute(insert.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+
+async def with_prefix(session: AsyncSession, *, prefix: str) -> dict[str, str]:
+    """Every key starting with ``prefix``, and its value."""
+    rows = await session.execute(select(Setting.key, Setting.value).where(Setting.key.startswith(prefix)))
+    return {key: value for key, value in rows.all()}

@@ -12,10 +12,22 @@ from storage.models import Conversation, Message, utcnow
 
 
 async def add_question(
-    session: AsyncSession, *, conversation_id: int, user_id: int | None, text: str, lang: str | None
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    user_id: int | None,
+    text: str,
+    lang: str | None,
+    role: str | None = None,
 ) -> Message:
     msg = Message(
-        conversation_id=conversation_id, user_id=user_id, kind="question", text=text, lang=lang, sources=[]
+        conversation_id=conversation_id,
+        user_id=user_id,
+        kind="question",
+        text=text,
+        lang=lang,
+        sources=[],
+        role=role,
     )
     session.add(msg)
     await session.flush()
@@ -31,6 +43,7 @@ async def add_answer(
     lang: str,
     sources: list[dict[str, Any]],
     latency_ms: int,
+    ttft_ms: int | None = None,
     provider: str | None,
     prompt_variant: str | None,
     abstained: bool,
@@ -45,6 +58,7 @@ async def add_answer(
         lang=lang,
         sources=sources,
         latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
         provider=provider,
         prompt_variant=prompt_variant,
         abstained=abstained,
@@ -98,14 +112,17 @@ async def find_by_platform_ref(session: AsyncSession, *, platform: str, platform
 async def popular_questions(
     session: AsyncSession, *, days: int, limit: int, now: datetime | None = None
 ) -> list[tuple[str, int]]:
-    """Most asked questions (case-folded) of the last ``days`` days, with their counts."""
+    """Questions (case-folded) of the last ``days`` days asked in shareable conversations, with the number of
+    distinct people who asked each, most people first. DMs, private channels and API calls never count."""
     since = (now or utcnow()) - timedelta(days=days)
     key = func.lower(func.trim(Message.text))
+    people = func.count(func.distinct(Message.user_id))
     stmt = (
-        select(func.min(Message.text), func.count())
-        .where(Message.kind == "question", Message.created_at >= since)
+        select(func.min(Message.text), people)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.kind == "question", Message.created_at >= since, Conversation.shareable.is_(True))
         .group_by(key)
-        .order_by(func.count().desc(), func.min(Message.id).desc())
+        .order_by(people.desc(), func.min(Message.id).desc())
         .limit(limit)
     )
     return [(text, count) for text, count in (await session.execute(stmt)).all()]

@@ -149,8 +149,9 @@ def test_require_token_defaults_follow_the_mode() -> None:
     from bot.config import Settings
 
     assert Settings(mode="local").api.require_token is False
-    assert Settings(mode="production").api.require_token is True
-    assert Settings(mode="production", api={"require_token": False}).api.require_token is False
+    web = {"auth": "proxy"}
+    assert Settings(mode="production", webchat=web).api.require_token is True
+    assert Settings(mode="production", webchat=web, api={"require_token": False}).api.require_token is False
 
 
 async def test_openapi_declares_the_bearer_scheme(core) -> None:

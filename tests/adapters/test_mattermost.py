@@ -229,3 +229,27 @@ async def test_long_answer_is_split_and_markdown_hostile_text_is_escaped(core, f
     assert "@channel" not in posts[0].message and "<script>" not in posts[0].message
     joined = "\n".join(p.message for p in posts)
     assert all(f"line {i}\n" in joined for i in range(2999))
+
+
+async def test_human_takeover_in_an_escalated_thread(mm, fake, core):
+    incident = "prod is down: checkout returns 500 for every customer since 10:00, please help"
+    root = await ask(fake, mm, incident)
+    [first] = await answered(fake, mm, root)
+    assert "nobody has been called" in first.message
+    await fake.user_post(user_id="user0000000000000000000002", channel_id=CHANNEL,
+                         message="on it, restarting the gateway", root_id=root.id)  # fmt: skip
+    await settled(fake, mm)
+    await ask(fake, mm, "thanks, is it back?", root_id=root.id, mention=False)
+    await settled(fake, mm)
+    assert len(final_answers(fake, root.id)) == 1
+    await ask(fake, mm, ROLLBACK, root_id=root.id)
+    await until(lambda: len(final_answers(fake, root.id)) == 2, "the answer to the mention")
+    async with core.db.session() as s:
+        kinds = (await s.execute(select(Message.kind).order_by(Message.id))).scalars().all()
+    assert list(kinds) == ["question", "answer", "human", "followup", "question", "answer"]
+
+
+async def test_post_text_posts_a_plain_message_to_a_channel(mm, fake) -> None:
+    ref = await mm.post_text("docs-channel", "Documentation gaps, last 7 days")  # the gaps digest
+    post = fake.posts[ref]
+    assert post.channel_id == "docs-channel" and post.message == "Documentation gaps, last 7 days"

@@ -250,3 +250,31 @@ async def test_socket_mode_answers_dedupes_votes_and_survives_a_dropped_socket(
     await answered(slack_fake, "1001.000001")
     assert len([m for m in await rows(core, Message) if m.kind == "answer"]) == 2
     assert re.fullmatch(r"\d+\.\d+", answer.ts)
+
+
+INCIDENT = "prod is down: checkout returns 500 for every customer since 10:00, please help"
+
+
+async def test_human_takeover_in_an_escalated_thread(http_slack: HttpSlack, slack_fake: FakeSlackServer,
+                                                     core: Services) -> None:  # fmt: skip
+    await http_slack.deliver(mention("300.000001", INCIDENT))
+    (first,) = await answered(slack_fake, "300.000001")
+    assert "nobody has been called" in first.text  # no target configured: never "I paged"
+    await http_slack.deliver(reply("300.000002", "300.000001", "on it, restarting the gateway", user="U2"))
+
+    async def kinds() -> list[str]:
+        return [m.kind for m in await rows(core, Message)]
+
+    await wait_for(lambda: _has(kinds(), "human"), what="the human's reply stored")
+    await http_slack.deliver(reply("300.000003", "300.000001", "thanks, is it back up?", user="U1"))
+    await wait_for(lambda: _has(kinds(), "followup"), what="the asker's follow-up kept, unanswered")
+    await http_slack.deliver(mention("300.000004", QUESTION, thread_ts="300.000001"))
+    await answered(slack_fake, "300.000001", 2)  # only the mention is answered after the takeover
+    assert len(finished(slack_fake, "300.000001")) == 2
+    assert await kinds() == ["question", "answer", "human", "followup", "question", "answer"]
+    questions = [m for m in await rows(core, Message) if m.kind == "question"]
+    assert questions[0].severity == "critical" and questions[1].severity is None  # not re-detected
+
+
+async def _has(found: Any, kind: str, count: int = 1) -> bool:
+    return (await found).count(kind) >= count

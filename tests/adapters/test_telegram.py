@@ -281,3 +281,43 @@ async def test_long_polling_answers_and_drops_a_redelivered_update(core, fake):
     assert fake.count("deleteWebhook") == 1
     assert len(answered(fake, question["message_id"])) == 1
     assert fake.count("sendMessage") == 2
+
+
+async def test_human_takeover_in_an_escalated_group_thread(hook, fake, core):
+    chat = -1009
+    incident = "prod is down: checkout returns 500 for every customer since 10:00, please help"
+    question = tg.message(incident, chat_id=chat, chat_type="supergroup", mention=True)
+    await hook.deliver(tg.update(question))
+    [first] = answered(fake, question["message_id"])
+    assert "nobody has been called" in first.text
+    human = tg.message(
+        "on it, restarting the gateway", chat_id=chat, chat_type="supergroup", sender=tg.user(77),
+        reply_to=tg.bot_message(chat, first.message_id),
+    )  # fmt: skip
+    await hook.deliver(tg.update(human))
+    asker = tg.message(
+        "thanks, is it back?",
+        chat_id=chat,
+        chat_type="supergroup",
+        reply_to=tg.bot_message(chat, first.message_id),
+    )
+    await hook.deliver(tg.update(asker))
+    assert not answered(fake, human["message_id"]) and not answered(fake, asker["message_id"])
+    again = tg.message(ROLLBACK, chat_id=chat, chat_type="supergroup", mention=True,
+                       reply_to=tg.bot_message(chat, first.message_id))  # fmt: skip
+    await hook.deliver(tg.update(again))
+    assert answered(fake, again["message_id"])
+    async with core.db.session() as s:
+        kinds = (await s.execute(select(Message.kind).order_by(Message.id))).scalars().all()
+    assert list(kinds) == ["question", "answer", "human", "followup", "question", "answer"]
+
+
+async def test_post_text_sends_a_plain_message_to_a_chat(core, fake) -> None:
+    channel = TelegramChannel(core, settings(fake))  # the gaps digest posts through this
+    await channel.start()
+    try:
+        ref = await channel.post_text("-100123", "Documentation gaps, last 7 days")
+    finally:
+        await channel.stop()
+    [sent] = fake.sent(-100123)
+    assert sent.text == "Documentation gaps, last 7 days" and str(sent.message_id) == ref

@@ -294,7 +294,10 @@ def test_popular_questions_seeded_then_from_history(client: TestClient) -> None:
     ask(client, alice, "Secret question of Alice about helm rollback")
     assert client.get(f"{WEB}/popular", headers=bob).json()["from_history"] == 0  # asked once: private
     ask(client, alice, QUESTION_EN)
+    ask(client, alice, QUESTION_EN)
     ask(client, bob, QUESTION_EN)
+    assert client.get(f"{WEB}/popular", headers=bob).json()["from_history"] == 0  # two people, not three
+    ask(client, sign_in(client, "Carol"), QUESTION_EN)
     popular = client.get(f"{WEB}/popular", headers=bob).json()
     assert popular["questions"][0] == QUESTION_EN and popular["from_history"] == 1
 

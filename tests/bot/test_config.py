@@ -37,3 +37,26 @@ def test_local_mode_allows_placeholders_and_hides_secrets(monkeypatch):
 def test_database_defaults_to_sqlite_under_data_dir(tmp_path):
     settings = Settings(data_dir=tmp_path)
     assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'opora.db'}"
+
+
+def test_production_refuses_name_sign_in_and_says_why(monkeypatch):
+    monkeypatch.setenv("OPORA_MODE", "production")
+    with pytest.raises(ValidationError, match=r"anyone sign in as anyone.*oidc.*proxy"):
+        Settings()
+    assert Settings(webchat={"auth": "proxy"}).webchat.auth == "proxy"
+    assert Settings(webchat={"enabled": False}).mode == "production"
+    oidc = {"auth": "oidc", "oidc": {"issuer": "https://sso.example.com", "client_id": "opora"}}
+    assert Settings(webchat=oidc).webchat.oidc.client_id == "opora"
+    with pytest.raises(ValidationError, match=r"webchat\.oidc\.issuer"):
+        Settings(webchat={"auth": "oidc"})
+
+
+def test_serve_refuses_name_sign_in_in_production(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli
+
+    monkeypatch.setenv("OPORA_MODE", "production")
+    monkeypatch.setenv("OPORA_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "anyone sign in as anyone" in " ".join(result.output.split())

@@ -80,15 +80,28 @@ async def test_list_rename_delete(db: Database) -> None:
     assert await history.conversation(ids["alice"], Platform.WEB, ids["web"]) is None
 
 
-async def test_popular_questions_need_several_askers(db: Database) -> None:
-    ids = await _setup(db)
+async def test_popular_questions_need_several_people_and_never_come_from_private_places(db: Database) -> None:
     async with db.session() as s:
-        for text in ("How to roll back?", "HOW TO ROLL BACK?", "  how to roll back?  ", "a private one"):
+        shared = await conversations.get_or_create_conversation(
+            s, platform="web", channel="1", thread="a", shareable=True
+        )
+        dm = await conversations.get_or_create_conversation(s, platform="slack", channel="D1", thread="D1")
+        people = [await users.get_or_create_user(s, platform="web", external_id=f"p{i}") for i in range(4)]
+        for person, text in zip(
+            people, ("How to roll back?", "HOW TO ROLL BACK?", "  how to roll back?  "), strict=False
+        ):
+            await messages.add_question(s, conversation_id=shared.id, user_id=person.id, text=text, lang="en")
+        for _ in range(5):  # one person asking again and again is still one person
             await messages.add_question(
-                s, conversation_id=ids["slack"], user_id=ids["bob"], text=text, lang="en"
+                s, conversation_id=shared.id, user_id=people[3].id, text="mine", lang="en"
+            )
+        for person in people:  # everybody asked it, but in a DM: never shown
+            await messages.add_question(
+                s, conversation_id=dm.id, user_id=person.id, text="in a DM", lang="en"
             )
     history = History(db)
-    popular = await history.popular(days=30, min_count=3, limit=5)  # asked 4 times, case and spaces aside
+    popular = await history.popular(days=30, min_people=3, limit=5)
     assert len(popular) == 1 and popular[0].strip().lower() == "how to roll back?"
-    assert await history.popular(days=30, min_count=5, limit=5) == []
-    assert "a private one" in await history.popular(days=30, min_count=1, limit=5)
+    assert await history.popular(days=30, min_people=4, limit=5) == []
+    assert "mine" not in await history.popular(days=30, min_people=2, limit=5)
+    assert "in a DM" not in await history.popular(days=30, min_people=1, limit=5)

@@ -45,7 +45,7 @@ async def test_a_failed_search_is_not_cached():
     class Flaky:
         calls = 0
 
-        async def retrieve(self, query, *, lang=None, limit=None):
+        async def retrieve(self, query, *, lang=None, limit=None, access=None):
             Flaky.calls += 1
             if Flaky.calls == 1:
                 raise RuntimeError("store unavailable")

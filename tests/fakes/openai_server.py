@@ -86,11 +86,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ttft", type=float, default=0.0)
     parser.add_argument("--hang", action="store_true")
+    parser.add_argument("--tokens", type=int, default=0, help="stream this many words (0: a short reply)")
+    parser.add_argument("--token-interval", type=float, default=0.0)
     args = parser.parse_args()
 
     async def serve() -> None:
         fake = FakeOpenAIServer()
-        fake.default = Reply(ttft=args.ttft, hang=args.hang)
+        fake.default = Reply(ttft=args.ttft, hang=args.hang, token_interval=args.token_interval)
+        if args.tokens:
+            words = "Use the documented command with the options shown in the passage [1] ".split()
+            fake.default.tokens = [words[i % len(words)] + " " for i in range(args.tokens)]
         await fake.start()
         print(fake.base_url, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

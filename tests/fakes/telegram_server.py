@@ -118,6 +118,8 @@ class FakeTelegramServer(AiohttpFake):
         self.latency = 0.0  # seconds before every answer (for benchmarks)
         self._next_id: dict[int, int] = defaultdict(lambda: 1000)
         self._new_update: asyncio.Event | None = None
+        self.polling = 0  # getUpdates requests in flight
+        self.conflicts = 0  # getUpdates refused because another one was in flight (two bot instances)
         self.url = ""
 
     # ----- scripting and inspection -----
@@ -239,7 +241,21 @@ class FakeTelegramServer(AiohttpFake):
         self.callback_answers.append(params)
         return True
 
-    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]] | web.Response:
+        if self.polling:  # Telegram allows one long poll per bot, as it does
+            self.conflicts += 1
+            return _error(
+                409,
+                "Conflict: terminated by other getUpdates request;"
+                " make sure that only one bot instance is running",
+            )
+        self.polling += 1
+        try:
+            return await self._poll_updates(params)
+        finally:
+            self.polling -= 1
+
+    async def _poll_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         assert self._new_update is not None
         offset = int(params.get("offset") or 0)
         if offset:

@@ -194,3 +194,25 @@ async def test_from_settings_builds_chain(openai_fake: FakeOpenAIServer) -> None
     _, _, done = await run(gen, request())
     assert done.provider == "local" and done.variant == "control"
     await gen.aclose()
+
+
+async def test_stopped_and_promoted_variants_reach_the_prompt_selection(
+    openai_fake: FakeOpenAIServer, router: ProviderRouter, sqlite_db
+) -> None:
+    from bot.analytics.variants import VariantStates
+
+    states = VariantStates(sqlite_db, ttl=0.0)
+    gen = generator(
+        router, variants=[Variant("control", 1.0), Variant("concise", 1.0)], variant_states=states
+    )
+    keys = [f"t{i}" for i in range(8)]
+
+    async def used() -> set[str | None]:
+        return {(await run(gen, request(key=k)))[2].variant for k in keys}
+
+    assert await used() == {"control", "concise"}
+    await states.set("concise", "stopped", by="alice")  # as the A/B page stores it
+    assert await used() == {"control"}
+    await states.set("concise", "promoted", by="alice")
+    assert await used() == {"concise"}
+    assert "under five sentences" in openai_fake.requests[-1]["messages"][0]["content"]

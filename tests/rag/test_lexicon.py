@@ -108,3 +108,18 @@ async def test_russian_query_finds_english_only_page_through_the_lexicon(tmp_pat
     )
     assert off.sparse_query("сохранить историю") == plain.sparse_query("сохранить историю")
     await store.close()
+
+
+def test_borrowed_russian_words_reach_the_english_vocabulary() -> None:
+    from rag.lexicon import TRANSLIT_SCORE, Lexicon
+    from rag.translit import Vocabulary
+
+    vocab = Vocabulary(["render", "deploy", "manifest", "chart", "linter", "nest", "mysql"])
+    assert vocab.match("отрендер") == ("render",)  # от- + рендер
+    assert vocab.match("задепло") == ("deploy",)  # prefix of a longer stem
+    assert vocab.match("манифест") == ("manifest",) and vocab.match("линтер") == ("linter",)
+    assert vocab.match("мысл") == ()  # too short to guess
+    lex = Lexicon({"релиз": [("releas", 0.9)]}, frozenset({"render", "template"}))
+    got = lex.translate("как отрендерить релиз")
+    assert got == {"releas": 0.9, "render": TRANSLIT_SCORE}
+    assert lex.translations("отрендерить")["отрендер"] == frozenset({"render"})

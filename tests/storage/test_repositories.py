@@ -176,14 +176,27 @@ async def test_answer_cache_expiry_and_overwrite(db):
         assert await cache.cache_purge_expired(s) == 1
 
 
-async def test_popular_questions_counts_case_insensitively(db):
+async def test_popular_questions_count_people_case_insensitively_in_shareable_conversations(db):
     async with db.session() as s:
-        conv = await conversations.get_or_create_conversation(s, platform="web", channel="u", thread="1")
-        for text in ["How to deploy?", "how to deploy?", "What is werf?"]:
-            await messages.add_question(s, conversation_id=conv.id, user_id=None, text=text, lang="en")
+        conv = await conversations.get_or_create_conversation(
+            s, platform="web", channel="u", thread="1", shareable=True
+        )
+        private = await conversations.get_or_create_conversation(
+            s, platform="api", channel="t1:u", thread="2"
+        )
+        ann = await users.get_or_create_user(s, platform="web", external_id="ann")
+        bob = await users.get_or_create_user(s, platform="web", external_id="bob")
+        for user, text in [(ann, "How to deploy?"), (bob, "how to deploy?"), (ann, "What is werf?")]:
+            await messages.add_question(s, conversation_id=conv.id, user_id=user.id, text=text, lang="en")
+        await messages.add_question(
+            s, conversation_id=conv.id, user_id=ann.id, text="what is werf?", lang="en"
+        )
+        await messages.add_question(
+            s, conversation_id=private.id, user_id=bob.id, text="What is werf?", lang="en"
+        )
         top = await messages.popular_questions(s, days=7, limit=5)
     assert top[0][1] == 2 and top[0][0].lower() == "how to deploy?"
-    assert top[1] == ("What is werf?", 1)
+    assert top[1] == ("What is werf?", 1)  # ann twice is one person; the API question does not count
 
 
 async def test_kv_first_writer_wins(db):

@@ -139,7 +139,9 @@ class KeywordRetriever:
         self.idf = {k: math.log(1 + len(chunks) / v) for k, v in df.items()}
         self.min_score = min_score
 
-    async def retrieve(self, query: str, *, lang: str | None = None, limit: int | None = None) -> Outcome:
+    async def retrieve(
+        self, query: str, *, lang: str | None = None, limit: int | None = None, access: object = None
+    ) -> Outcome:
         q = terms(query)
         scored = []
         for chunk, ts in zip(self.chunks, self.terms, strict=True):

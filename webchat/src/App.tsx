@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { adminPage } from "./admin/route";
 import { ChatView } from "./components/Chat/ChatView";
 import { Sidebar } from "./components/History/Sidebar";
 import { SignIn } from "./components/SignIn";
@@ -7,6 +8,7 @@ import { translator } from "./i18n";
 import { ApiError, api, setApiLang } from "./services/api";
 import type { ChatConfig, Conversation, Lang, Role, User } from "./types/chat.types";
 
+const AdminApp = lazy(() => import("./admin/AdminApp")); // its own chunk: the chat never loads it
 const stored = (key: string, fallback: string) => localStorage.getItem(`opora.${key}`) ?? fallback;
 const ROLES: Role[] = ["default", "frontend", "backend", "devops", "qa"];
 
@@ -28,6 +30,7 @@ export function App() {
   const [suggestions, setSuggestions] = useState<string[]>([]);
   const [menuOpen, setMenuOpen] = useState(false);
   const [signInError, setSignInError] = useState<string | null>(null);
+  const [hash, setHash] = useState(() => window.location.hash);
   const t = useMemo(() => translator(lang), [lang]);
   setApiLang(lang);
 
@@ -40,6 +43,11 @@ export function App() {
     localStorage.setItem("opora.theme", theme);
   }, [theme]);
   useEffect(() => localStorage.setItem("opora.role", role), [role]);
+  useEffect(() => {
+    const onHash = () => setHash(window.location.hash);
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
 
   useEffect(() => {
     api.config().then((c) => {
@@ -77,10 +85,27 @@ export function App() {
   const company = config?.company_name ?? "Opora";
   if (user === undefined) return <div className="loading" aria-busy="true" />;
   if (user === null) {
+    if (config?.auth === "oidc") {
+      const next = encodeURIComponent(window.location.pathname);
+      return (
+        <main className="signin">
+          <a className="sso" href={`/api/v1/web/oidc/login?next=${next}`}>{t("signInSso")}</a>
+        </main>
+      );
+    }
     return config?.auth === "proxy" ? (
       <main className="signin"><p>{t("conn_unauthorized")}</p></main>
     ) : (
       <SignIn onSignIn={signIn} t={t} company={company} error={signInError} />
+    );
+  }
+
+  const admin = user.is_admin ? adminPage(hash) : null;
+  if (admin) {
+    return (
+      <Suspense fallback={<div className="loading" aria-busy="true" />}>
+        <AdminApp lang={lang} page={admin} onExit={() => { window.location.hash = ""; }} />
+      </Suspense>
     );
   }
 
@@ -115,6 +140,7 @@ export function App() {
           </label>
           <button type="button" className="theme" aria-label={`${t("theme")}: ${theme === "dark" ? t("dark") : t("light")}`}
             onClick={() => setTheme(theme === "dark" ? "light" : "dark")}>{theme === "dark" ? "☾" : "☀"}</button>
+          {user.is_admin && <a className="admin-link" href="#/admin">{t("analytics")}</a>}
           <span className="user" title={user.email ?? user.name}>{user.name}</span>
           {config?.auth !== "proxy" && (
             <button type="button" className="signout" onClick={async () => {

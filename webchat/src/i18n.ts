@@ -3,6 +3,7 @@ import type { Lang } from "./types/chat.types";
 
 const en = {
   signInTitle: "Sign in", signInHint: "Enter your name to start. Your conversations are visible only to you.",
+  signInSso: "Sign in with your company account",
   name: "Name", signIn: "Sign in", signOut: "Sign out", newChat: "New chat", search: "Search conversations",
   history: "History", today: "Today", yesterday: "Yesterday", week: "Previous 7 days", older: "Older",
   rename: "Rename", delete: "Delete", save: "Save", cancel: "Cancel", confirmDelete: "Delete this conversation?",
@@ -17,11 +18,12 @@ const en = {
   conn_offline: "Offline", conn_unauthorized: "Signed out", menu: "Conversations", close: "Close",
   stillWriting: "The answer is still being written; it will appear here.", you: "You", bot: "Assistant",
   latency: "answered in {s} s", escalated: "Escalated to the on-call engineer",
-  messages: "Conversation", conversationActions: "Conversation actions",
+  messages: "Conversation", conversationActions: "Conversation actions", analytics: "Analytics",
 };
 type Key = keyof typeof en;
 const ru: Record<Key, string> = {
   signInTitle: "Вход", signInHint: "Введите имя, чтобы начать. Ваши разговоры видите только вы.",
+  signInSso: "Войти через корпоративную учётную запись",
   name: "Имя", signIn: "Войти", signOut: "Выйти", newChat: "Новый чат", search: "Поиск по разговорам",
   history: "История", today: "Сегодня", yesterday: "Вчера", week: "Предыдущие 7 дней", older: "Ранее",
   rename: "Переименовать", delete: "Удалить", save: "Сохранить", cancel: "Отмена", confirmDelete: "Удалить этот разговор?",
@@ -36,7 +38,7 @@ const ru: Record<Key, string> = {
   conn_offline: "Нет связи", conn_unauthorized: "Вы вышли", menu: "Разговоры", close: "Закрыть",
   stillWriting: "Ответ ещё пишется и появится здесь.", you: "Вы", bot: "Ассистент",
   latency: "ответ за {s} с", escalated: "Передано дежурному инженеру",
-  messages: "Разговор", conversationActions: "Действия с разговором",
+  messages: "Разговор", conversationActions: "Действия с разговором", analytics: "Аналитика",
 };
 export const TEXTS: Record<Lang, Record<Key, string>> = { en, ru };
 export type TextKey = Key;

@@ -1,4 +1,4 @@
-"""API tokens and the shared rate limiter's buckets
+"""API tokens, the shared rate limiter's buckets, conversations.shareable (popular questions)
 
 Revision ID: 0002_api_tokens
 Revises: 0001
@@ -48,9 +48,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key"),
     )
     op.create_index("ix_rate_limits_full_at", "rate_limits", ["full_at"], unique=False)
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("shareable", sa.Boolean(), nullable=False, server_default=sa.text("false"))
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_column("shareable")
     op.drop_index("ix_rate_limits_full_at", table_name="rate_limits")
     op.drop_table("rate_limits")
     op.drop_index("uq_api_tokens_live_name", table_name="api_tokens")

@@ -11,6 +11,10 @@ export interface Source {
   section: string | null;
   score: number | null;
   doc_id: string | null;
+  /** every section of the page the answer drew on (older answers: absent) */
+  sections?: string[];
+  /** why the page moved in the ranking beyond its text (a vote, the asker's role) */
+  why?: string[];
 }
 
 // client → server
@@ -74,7 +78,7 @@ export interface User { id: number; name: string; email: string | null; is_admin
 export interface ChatConfig {
   company_name: string;
   accent_color: string;
-  auth: "name" | "proxy";
+  auth: "name" | "proxy" | "oidc";
   roles: Role[];
   languages: Lang[];
 }

@@ -34,8 +34,10 @@ export function MessageView({ message, t, onVote, onHuman }: {
             <ol>
               {message.sources.map((s) => (
                 <li key={s.n} id={anchor(s.n)} value={s.n}>
-                  {s.url ? <a href={s.url} target="_blank" rel="noopener noreferrer">{s.title}</a> : <span>{s.title}</span>}
-                  {s.section && <span className="section"> › {s.section}</span>}
+                  {s.url && /^https?:\/\//i.test(s.url) ? <a href={s.url} target="_blank" rel="noopener noreferrer">{s.title}</a> : <span>{s.title}</span>}
+                  {(s.sections?.length ? s.sections : s.section ? [s.section] : []).length > 0 && (
+                    <span className="section"> › {(s.sections?.length ? s.sections : [s.section]).join("; ")}</span>
+                  )}
                   {s.path && <span className="path">{s.path}</span>}
                 </li>
               ))}

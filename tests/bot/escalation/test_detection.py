@@ -35,10 +35,23 @@ def test_ordinary_questions_are_not_incidents(text):
 
 
 def test_configured_phrases_extend_detection():
-    custom = CriticalDetector(extra_phrases=["касса не работает"], extra_patterns=[r"\bP1 incident\b"])
-    assert custom.check("Касса не работает в магазине").critical
-    assert custom.check("we have a P1 incident").critical
-    assert not detector.check("Касса не работает в магазине").critical
+    custom = CriticalDetector(extra_phrases=["код 7731 в отчёте"], extra_patterns=[r"\bP1 ticket\b"])
+    assert custom.check("У нас код 7731 в отчёте смены").critical
+    assert custom.check("we have a P1 ticket for the billing team").critical
+    assert not detector.check("У нас код 7731 в отчёте смены").critical
+    assert "phrase: код 7731 в отчёте" in custom.check("код 7731 в отчёте").reasons
+
+
+def test_channel_rules_override_the_classifier():
+    from bot.types import SessionKey
+
+    custom = CriticalDetector(always_page=["slack:CINC"], never_page=["CSANDBOX"])
+    assert custom.check("how do I rotate my ssh key?", SessionKey("slack", "CINC", "1")).critical
+    assert not custom.check("prod is down for everyone", SessionKey("slack", "CSANDBOX", "1")).critical
+    verdict = custom.check("prod is down for everyone, checkout 500", SessionKey("slack", "COTHER", "1"))
+    assert (
+        verdict.critical and verdict.severity == "critical" and verdict.reasons[-1].startswith("classifier")
+    )
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])

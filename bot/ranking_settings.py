@@ -1,0 +1,34 @@
+"""Settings of what moves the ranking beyond the question's words: the thread, votes, the asker's role.
+
+One ``Settings.ranking`` field (``OPORA_RANKING__FOLLOWUP__THREAD_WEIGHT``, ...); documented in
+``docs/configuration.md``. The defaults were chosen by 2-fold cross-validation (``bench/*_cv.py``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class FollowUpSettings(BaseModel):
+    thread_weight: float = 1.0  # the thread query's share in the fused page ranking (0: the message alone)
+    llm: bool = True  # condense follow-ups with the language model when a provider is configured
+    llm_timeout: float = 3.0  # seconds; on timeout or error the offline method decides
+
+
+class FeedbackSettings(BaseModel):
+    enabled: bool = True
+    weight: float = 0.15  # page-score change per unit of (decayed, similarity-weighted) net votes
+    max_boost: float = 0.3  # a page moves at most this much up or down, however many votes
+    half_life_days: float = 30.0  # a vote counts half after this many days
+    min_similarity: float = 0.85  # a vote counts for questions at least this close (query cosine)
+    refresh_seconds: float = 30.0  # votes are re-read from the database at most this often
+
+
+class RoleSettings(BaseModel):
+    boost: float = 0.1  # page-score bonus for a page tagged with the asker's role (0 turns it off)
+
+
+class RankingSettings(BaseModel):
+    followup: FollowUpSettings = Field(default_factory=FollowUpSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    roles: RoleSettings = Field(default_factory=RoleSettings)

@@ -1,0 +1,1 @@
+"""Keeping remote sources in step with the index (``confluence``)."""

@@ -1,0 +1,122 @@
+"""End to end over the REST API: a critical question pages a webhook; a resolved thread becomes knowledge."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import time
+
+import httpx
+import pytest
+
+from bot.app import close_services, create_app
+from bot.config import Settings
+from bot.types import Incoming, SessionKey, UserRef
+from tests.conftest import build_core
+from tests.fakes.paging_server import FakePagingServer
+
+
+def test_targets_setting_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OPORA_ESCALATION__TARGETS", '[{"kind": "webhook", "url": "http://127.0.0.1:9/hook"}]')
+    settings = Settings()
+    [target] = settings.escalation.targets
+    assert target.kind == "webhook" and target.url == "http://127.0.0.1:9/hook"
+
+
+@pytest.fixture
+async def paging():
+    fake = FakePagingServer()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+def targets(paging):
+    return [{"kind": "webhook", "url": f"{paging.url}/hook"}]
+
+
+@pytest.fixture
+async def paged(golden_core_dir, tmp_path, targets):
+    data_src, kb = golden_core_dir
+    data = tmp_path / "data"
+    shutil.copytree(data_src, data)
+    services = await build_core(
+        data, kb, ingest=False,
+        escalation={"targets": targets, "rotations": [{"people": ["Anna"], "start": "2026-01-05"}]},
+    )  # fmt: skip
+    services.index.finish()
+    app = create_app(services.settings, channels=())
+    app.state.services = services
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://opora") as client:
+        yield services, client
+    await close_services(services)
+
+
+async def test_critical_question_over_the_api_posts_the_webhook_within_5_seconds(paged, paging):
+    _, client = paged
+    question = "payments fail for everyone since 10:00, customers cannot check out"
+    started = time.monotonic()
+    r = await client.post("/api/v1/ask", json={"text": question, "user_id": "u1"})
+    body = r.json()
+    [hook] = paging.accepted("/hook")
+    assert hook.at - started < 5  # paged while the answer is still being written
+    assert hook.body["question"] == question and hook.body["thread_id"].startswith("api:")
+    assert body["escalated"] and "I paged Anna (on call)" in body["answer"]
+
+
+async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_duplicate(paged, paging):
+    services, client = paged
+    asked = (await client.post("/api/v1/ask", json={"text": "how do I get access to the VPN for contractors?",
+                                                     "user_id": "asker"})).json()  # fmt: skip
+    key = SessionKey("api", "asker", asked["session_id"])
+    asker = UserRef("api", "asker")
+    reply = await services.commands.handle(Incoming(text="human", user=asker, session=key))
+    assert "I paged Anna" in reply
+    human = UserRef("api", "anna", display_name="Anna")
+    answer = "Contractors get a VPN profile from #it-helpdesk: open a ticket with the contract number."
+    spoke = await services.escalation.should_answer(
+        Incoming(text=answer, user=human, session=key), mentioned=False
+    )
+    assert not spoke  # a human answered: the bot stays quiet in the thread
+    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    assert esc["state"] == "acknowledged" and esc["first_human_reply_at"]
+    assert (await client.post(f"/api/v1/escalations/{esc['id']}/resolve", json={"by": "Anna"})).json()[
+        "changed"
+    ]
+    [draft] = (await client.get("/api/v1/escalations/captured")).json()["entries"]
+    assert draft["answer"] == answer and draft["answered_by"] == "Anna" and not draft["summarised"]
+    r = await client.post(
+        f"/api/v1/escalations/captured/{draft['id']}", json={"action": "approve", "reviewer": "lead"}
+    )
+    assert r.json()["status"] == "approved"
+    again = (await client.post("/api/v1/ask", json={"text": "How can I get VPN access for a contractor?",
+                                                     "user_id": "someone-else"})).json()  # fmt: skip
+    assert again["answer"].startswith(answer) and "answered by Anna" in again["answer"]
+    exported = (await client.get("/api/v1/escalations/captured.md")).text
+    assert "## how do I get access to the VPN for contractors?" in exported and answer in exported
+
+
+@pytest.mark.parametrize(
+    "targets", [[{"kind": "pagerduty", "url": "http://127.0.0.1:9", "routing_key": "K", "secret": "whsec"}]]
+)
+async def test_pagerduty_webhooks_acknowledge_and_resolve_with_a_valid_signature(paged):
+    _, client = paged
+    await client.post("/api/v1/ask", json={"text": "prod is down, every request returns 503", "user_id": "u"})
+    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    key = f"opora:{esc['platform']}:{esc['channel']}:{esc['thread']}"
+
+    async def deliver(event_type: str, secret: str) -> httpx.Response:
+        data = {"type": "incident", "incident_key": key}
+        body = json.dumps({"event": {"event_type": event_type, "agent": {"summary": "Anna"}, "data": data}})
+        sig = "v1=" + hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+        headers = {"X-PagerDuty-Signature": sig, "Content-Type": "application/json"}
+        return await client.post("/api/v1/escalations/pagerduty", content=body, headers=headers)
+
+    assert (await deliver("incident.acknowledged", "wrong")).status_code == 403
+    assert (await deliver("incident.acknowledged", "whsec")).json()["changed"]
+    assert (await deliver("incident.resolved", "whsec")).json()["changed"]
+    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    assert esc["state"] == "resolved" and esc["acknowledged_at"] and esc["resolved_at"]

@@ -1,0 +1,47 @@
+/** Calls of the analytics API; the web chat session cookie identifies the admin. */
+import type { AbResults, Filter, Gaps, Overview, Summary, VariantStatus } from "./types";
+
+const BASE = "/api/v1/analytics";
+
+export class AdminApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The query string of a filter: from/to when both are set, else the last N days; the channel if any. */
+export function query(filter: Filter): string {
+  const params = new URLSearchParams();
+  if (filter.from && filter.to) {
+    params.set("from", filter.from);
+    params.set("to", filter.to);
+  } else {
+    params.set("days", String(filter.days));
+  }
+  if (filter.channel) params.set("channel", filter.channel);
+  return params.toString();
+}
+
+async function call<T>(path: string, lang: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`${BASE}${path}`, {
+    credentials: "same-origin",
+    ...init,
+    headers: { "Accept-Language": lang, ...(init?.body ? { "Content-Type": "application/json" } : {}) },
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new AdminApiError(res.status, data?.error?.message ?? data?.message ?? res.statusText);
+  return data as T;
+}
+
+export const adminApi = {
+  summary: (f: Filter, lang: string) => call<Summary>(`/summary?${query(f)}`, lang),
+  overview: (f: Filter, lang: string) => call<Overview>(`/overview?${query(f)}`, lang),
+  gaps: (f: Filter, lang: string) => call<Gaps>(`/gaps?${query(f)}`, lang),
+  ab: (f: Filter, lang: string) => call<AbResults>(`/ab?${query(f)}`, lang),
+  setVariant: (name: string, status: VariantStatus, lang: string) =>
+    call<{ variant: string; status: VariantStatus }>(`/ab/${encodeURIComponent(name)}`, lang, {
+      method: "PUT",
+      body: JSON.stringify({ status }),
+    }),
+  csvUrl: (table: string, f: Filter) => `${BASE}/export/${table}.csv?${query(f)}`,
+};

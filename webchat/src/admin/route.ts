@@ -1,0 +1,11 @@
+/** The admin section's routes (kept apart from AdminApp so the chat bundle does not pull the section in). */
+export type AdminPage = "dashboard" | "gaps" | "ab";
+
+/** ``#/admin``, ``#/admin/gaps``, ``#/admin/ab`` → the page; anything else is not the admin section. */
+export function adminPage(hash: string): AdminPage | null {
+  const m = /^#\/admin(?:\/(gaps|ab))?\/?$/.exec(hash);
+  if (!m) return null;
+  return (m[1] as AdminPage | undefined) ?? "dashboard";
+}
+
+export const pageHash = (p: AdminPage) => (p === "dashboard" ? "#/admin" : `#/admin/${p}`);

@@ -1,0 +1,59 @@
+/** Bodies of the analytics API (/api/v1/analytics, see docs/analytics.md). */
+
+export interface Kpis {
+  questions: number;
+  answered: number;
+  abstained: number;
+  escalated: number;
+  no_answer: number;
+  votes_up: number;
+  votes_down: number;
+  vote_rate: number | null;
+  satisfaction: number | null;
+  deflected: number;
+  deflection_rate: number | null;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  ttft_p50_ms: number | null;
+  ttft_p95_ms: number | null;
+}
+export interface Summary extends Kpis { by_channel: Record<string, Kpis> }
+export interface Day extends Kpis { date: string; by_channel: Record<string, number> }
+export interface DocRow {
+  doc_id: string | null; title: string | null; url: string | null; path: string | null;
+  cited: number; votes_up: number; votes_down: number; restricted: boolean;
+}
+export interface CommentRow { at: string; channel: string; question: string; comment: string; user: string | null; sources: PageRef[] }
+export interface RoleRow extends Kpis { role: string }
+export interface EscalationStep {
+  reached: number; p50_minutes: number | null; p95_minutes: number | null;
+  within_baseline: number; within_baseline_rate: number | null;
+}
+export interface Escalations {
+  escalations: number; baseline_minutes: number; steps: Record<"acknowledge" | "first_reply" | "resolve", EscalationStep>;
+  by_severity: Record<string, number>;
+}
+export interface Overview {
+  since: string; until: string; channel: string | null;
+  summary: Summary; daily: Day[]; roles: RoleRow[];
+  documents: { most_cited: DocRow[]; most_downvoted: DocRow[] };
+  comments: CommentRow[]; escalations: Escalations;
+}
+export interface PageRef { doc_id: string | null; title: string | null; url: string | null; path: string | null; score?: number; restricted: boolean }
+export interface Gap {
+  size: number; abstained: number; low_confidence: number; examples: string[];
+  channels: Record<string, number>; last_asked: string; pages: PageRef[];
+}
+export interface Gaps { since: string; until: string; questions: number; groups: Gap[] }
+export type VariantStatus = "active" | "stopped" | "promoted";
+export interface VariantRow {
+  variant: string; status: VariantStatus; configured: boolean; answers: number; voted_answers: number;
+  votes_up: number; votes_down: number; vote_rate: number | null; vote_rate_ci: [number, number] | null;
+  satisfaction: number | null; satisfaction_ci: [number, number] | null;
+  verdict: "baseline" | "better" | "worse" | "no_difference" | "not_enough_data";
+  p_value: number | null; more_votes: number | null; verdict_en: string; verdict_ru: string;
+}
+export interface AbResults { baseline: string; variants: VariantRow[] }
+
+/** The period and channel every admin page shows. */
+export interface Filter { days: number; from: string | null; to: string | null; channel: string | null }
