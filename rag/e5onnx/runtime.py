@@ -1,13 +1,17 @@
 """The e5-small encoder on onnxruntime: tokenise, run length-bucketed batches, pool windows, normalise.
 
-Everything here is synchronous and CPU-bound; callers run it in worker threads (onnxruntime releases
-the GIL and parallelises inside each run over ``threads`` intra-op threads).
+Everything here is synchronous and CPU-bound; callers run it in worker threads. Parallelism is coarse:
+each forward pass runs single-threaded, and the batches of one call run side by side on ``threads``
+threads (onnxruntime releases the GIL; one session serves concurrent runs). On a busy machine this keeps
+every thread working, where fine-grained intra-op parallelism waits at every operator for a descheduled
+sibling thread.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,7 @@ class E5Runtime:
     Args:
         graph_path: The encoder graph (``rag.e5onnx.cache.ensure_graph``).
         model: The parsed bundled model file (for the tokenizer).
-        threads: Intra-op threads (0: one per core).
+        threads: Forward passes run side by side, each single-threaded (0: one per core).
         max_tokens: Padded tokens per forward pass (rows × longest window).
         max_rows: Windows per forward pass.
     """
@@ -50,7 +54,7 @@ class E5Runtime:
         model: E5File,
         *,
         threads: int = 0,
-        max_tokens: int = 4096,
+        max_tokens: int = 2048,
         max_rows: int = 64,
     ) -> None:
         import onnxruntime as ort
@@ -60,7 +64,7 @@ class E5Runtime:
         self.max_tokens, self.max_rows = max_tokens, max_rows
         self.threads = threads or os.cpu_count() or 1
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle threads sleep instead of spinning: the bot embeds in bursts, on cores it shares
@@ -68,6 +72,7 @@ class E5Runtime:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(graph_path), options, providers=["CPUExecutionProvider"])
         self.forward_passes = 0  # observed by tests and the bench
+        self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="e5-onnx")
 
     def forward(self, windows: Sequence[Window]) -> np.ndarray:
         """Mean-pooled (not normalised) hidden states of each window, one padded batch."""
@@ -86,8 +91,14 @@ class E5Runtime:
         windows = self.tokenizer.windows(texts, query=query)
         means = np.zeros((len(windows), self.dim), dtype=np.float32)
         lengths = [len(w.ids) for w in windows]
-        for batch in bucket(lengths, max_tokens=self.max_tokens, max_rows=self.max_rows):
-            means[batch] = self.forward([windows[i] for i in batch])
+        batches = bucket(lengths, max_tokens=self.max_tokens, max_rows=self.max_rows)
+        if len(batches) == 1:
+            means[batches[0]] = self.forward([windows[i] for i in batches[0]])  # no hand-off to a thread
+        else:
+            longest_first = sorted(batches, key=lambda b: -lengths[b[-1]] * len(b))
+            parts = self._pool.map(lambda b: self.forward([windows[i] for i in b]), longest_first)
+            for batch, part in zip(longest_first, parts, strict=True):
+                means[batch] = part
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         weights = np.zeros(len(texts), dtype=np.float64)
         for w, mean in zip(windows, means, strict=True):
