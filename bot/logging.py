@@ -41,8 +41,12 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _scrub_processor,
     ]
+    # plain tracebacks: rich's default (with every frame's locals) cost most of a loaded server's CPU
+    # and could print secrets held in locals
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
