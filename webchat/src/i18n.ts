@@ -17,7 +17,7 @@ const en = {
   conn_connecting: "Connecting…", conn_open: "Connected", conn_reconnecting: "Reconnecting…",
   conn_offline: "Offline", conn_unauthorized: "Signed out", menu: "Conversations", close: "Close",
   stillWriting: "The answer is still being written; it will appear here.", you: "You", bot: "Assistant",
-  latency: "answered in {s} s", escalated: "Escalated to the on-call engineer",
+  latency: "answered in {s} s", escalated: "Flagged for escalation",
   messages: "Conversation", conversationActions: "Conversation actions", analytics: "Analytics",
 };
 type Key = keyof typeof en;
@@ -37,7 +37,7 @@ const ru: Record<Key, string> = {
   conn_connecting: "Подключение…", conn_open: "Подключено", conn_reconnecting: "Переподключение…",
   conn_offline: "Нет связи", conn_unauthorized: "Вы вышли", menu: "Разговоры", close: "Закрыть",
   stillWriting: "Ответ ещё пишется и появится здесь.", you: "Вы", bot: "Ассистент",
-  latency: "ответ за {s} с", escalated: "Передано дежурному инженеру",
+  latency: "ответ за {s} с", escalated: "Отмечено для эскалации",
   messages: "Разговор", conversationActions: "Действия с разговором", analytics: "Аналитика",
 };
 export const TEXTS: Record<Lang, Record<Key, string>> = { en, ru };
