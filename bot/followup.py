@@ -117,11 +117,20 @@ class FollowUpSearch:
 
     Args:
         thread_weight: The thread query's share in the fused page ranking (0: the message alone).
+        margin: When set, choose instead of fusing: the thread's search unless the message alone is more
+            relevant by more than ``-margin`` (``bench.followup_cv``: margin −0.1 chosen on both folds).
         condenser: An ``LLMCondenser`` when a language model is configured.
     """
 
-    def __init__(self, *, thread_weight: float = 1.0, condenser: LLMCondenser | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        thread_weight: float = 1.0,
+        margin: float | None = None,
+        condenser: LLMCondenser | None = None,
+    ) -> None:
         self.thread_weight = thread_weight
+        self.margin = margin
         self.condenser = condenser
 
     async def search(self, question: str, history: Sequence[Turn], run: Search) -> tuple[str, Outcome]:
@@ -138,4 +147,8 @@ class FollowUpSearch:
             return question, await run(question)
         joined = f"{previous}\n{question}"
         bare, thread = await run(question), await run(joined)
+        if self.margin is not None:  # choose by evidence: the thread's search unless the message alone is
+            # clearly more relevant (a new topic)
+            gain = getattr(thread, "best", 0.0) - getattr(bare, "best", 0.0)
+            return (joined, thread) if gain > self.margin else (question, bare)
         return joined, fuse_pages(bare, thread, self.thread_weight)

@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 
 
 class FollowUpSettings(BaseModel):
-    thread_weight: float = 1.0  # the thread query's share in the fused page ranking (0: the message alone)
+    # choose by evidence (2-fold CV, bench.followup_cv: chosen on both folds): the message searched with the
+    # thread's previous question, unless the message alone is more relevant by more than -margin
+    margin: float | None = -0.1
+    thread_weight: float = 1.0  # with margin null: the thread query's share in the fused page ranking
     llm: bool = True  # condense follow-ups with the language model when a provider is configured
     llm_timeout: float = 3.0  # seconds; on timeout or error the offline method decides
 

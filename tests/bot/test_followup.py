@@ -106,3 +106,21 @@ async def test_llm_condenser_timeout_falls_back_to_fusion(llm) -> None:
     search = FollowUpSearch(condenser=LLMCondenser(provider, timeout=0.3))
     _, outcome = await search.search("can it be recreated?", HISTORY, run)
     assert len(run.queries) == 2 and {h.chunk.doc_id for h in outcome.chunks} == {"bare", "thread"}
+
+
+async def test_evidence_choice_keeps_a_clearly_better_bare_search() -> None:
+    class Scored(Recorder):
+        def __init__(self, bare: float, thread: float) -> None:
+            super().__init__()
+            self.scores = (bare, thread)
+
+        async def __call__(self, query: str) -> Result:
+            result = await super().__call__(query)
+            result.best = self.scores[1] if "\n" in query else self.scores[0]
+            return result
+
+    search = FollowUpSearch(margin=-0.1)
+    query, outcome = await search.search("unrelated: how do I sign a chart?", HISTORY, Scored(0.95, 0.8))
+    assert query == "unrelated: how do I sign a chart?" and outcome.chunks[0].chunk.doc_id == "bare"
+    query, outcome = await search.search("can it be recreated?", HISTORY, Scored(0.7, 0.65))
+    assert "\n" in query and outcome.chunks[0].chunk.doc_id == "thread"
