@@ -92,6 +92,9 @@ class E5Runtime:
         means = np.zeros((len(windows), self.dim), dtype=np.float32)
         lengths = [len(w.ids) for w in windows]
         batches = bucket(lengths, max_tokens=self.max_tokens, max_rows=self.max_rows)
+        while batches and len(batches) < self.threads and len(big := max(batches, key=len)) > 1:
+            batches.remove(big)  # fewer batches than threads (a burst of questions): split, run side by side
+            batches += [big[: len(big) // 2], big[len(big) // 2 :]]
         if len(batches) == 1:
             means[batches[0]] = self.forward([windows[i] for i in batches[0]])  # no hand-off to a thread
         else:
