@@ -12,7 +12,7 @@ from bot.retrieval_cache import CachedRetriever
 
 
 async def test_identical_searches_share_one_result_and_ingest_clears_it(core, tmp_path):
-    cached = core.extras["retriever"]
+    cached = core.extras["retriever"].inner  # inside the degraded-mode wrapper
     assert isinstance(cached, CachedRetriever)
     cached.clear()
     first, second, third = await asyncio.gather(
@@ -35,7 +35,7 @@ async def test_identical_searches_share_one_result_and_ingest_clears_it(core, tm
 
 
 async def test_expired_entries_are_searched_again(core):
-    cached = CachedRetriever(core.extras["retriever"].inner, size=8, ttl=0.0)
+    cached = CachedRetriever(core.extras["retriever"].inner.inner, size=8, ttl=0.0)
     a = await cached.retrieve("werf stack traces", limit=3)
     b = await cached.retrieve("werf stack traces", limit=3)
     assert a is not b and cached.misses == 2
