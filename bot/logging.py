@@ -32,6 +32,11 @@ def _scrub_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> di
     return scrub(event_dict)
 
 
+# A logger caches its processors on first use (faster); structlog's capture_logs cannot see cached
+# loggers, so the test suite turns this off before anything logs.
+CACHE_LOGGERS = True
+
+
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     """Route structlog and the standard library through one renderer, scrubbing secrets."""
     shared: list[Any] = [
@@ -52,7 +57,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import bot.logging
 from storage.db import Database
+
+bot.logging.CACHE_LOGGERS = False  # capture_logs must see every logger, whichever test configured logging
 
 PG_ADMIN_URL = os.environ.get("OPORA_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 KB_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "kb"
