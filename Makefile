@@ -49,10 +49,7 @@ lint: install
 ## (storage on SQLite and PostgreSQL, fakes for every messenger and LLM, browser tests in chromium).
 test: install browser-deps deploy-deps webchat lint
 	cd webchat && npm test
-## test_slack_guards.py runs in its own process: after test_slack.py in the same process its first answer
-## never arrives (an unfound state leak between the two files; each passes alone) -- see the closing note.
-	$(VENV)/bin/pytest -q -ra tests/adapters/test_slack_guards.py
-	$(VENV)/bin/pytest -q -ra --ignore=tests/adapters/test_slack_guards.py
+	$(VENV)/bin/pytest -q -ra
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from typing import Literal
+from weakref import WeakKeyDictionary
 
 import structlog
 
@@ -75,7 +76,8 @@ def chat_key(platform: str, channel: str) -> SessionKey:
     return SessionKey(platform=platform, channel=channel, thread=channel)
 
 
-_LOCAL_CLAIMS: OrderedDict[tuple[str, str], None] = OrderedDict()  # while the database is down
+# Events claimed while the database was down, per database (one process's memory: one replica's dedupe).
+_LOCAL_CLAIMS: WeakKeyDictionary[Database, OrderedDict[tuple[str, str], None]] = WeakKeyDictionary()
 _LOCAL_CLAIMS_MAX = 10_000
 
 
@@ -85,16 +87,17 @@ async def claim_event(db: Database, *, platform: str, event_id: str) -> bool:
     While the database is down, this process's memory of recent events dedupes instead (one replica).
     """
     key = (platform, event_id)
+    local = _LOCAL_CLAIMS.setdefault(db, OrderedDict())
     try:
         async with db.session() as s:
             first = await events.claim_event(s, platform=platform, event_id=event_id)
+        if first and key in local:
+            first = False  # claimed here while the database was down, before it came back
     except DatabaseUnavailable:
-        first = key not in _LOCAL_CLAIMS
-    if first and key in _LOCAL_CLAIMS:
-        first = False  # claimed here while the database was down, before it came back
-    _LOCAL_CLAIMS[key] = None
-    while len(_LOCAL_CLAIMS) > _LOCAL_CLAIMS_MAX:
-        _LOCAL_CLAIMS.popitem(last=False)
+        first = key not in local
+        local[key] = None
+        while len(local) > _LOCAL_CLAIMS_MAX:
+            local.popitem(last=False)
     if not first:
         log.info("channel.duplicate_event", platform=platform, event_id=event_id)
     return first

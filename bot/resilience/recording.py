@@ -51,8 +51,8 @@ class AnswerRecorder:
         self.history_turns = history_turns
 
     async def begin(self, incoming: Incoming, text: str, lang_hint: Lang | None = None) -> Record:
-        try:
-            ctx = await open_session(
+        async def open_() -> SessionContext:
+            return await open_session(
                 self.db,
                 incoming.user,
                 incoming.session,
@@ -60,12 +60,22 @@ class AnswerRecorder:
                 title=text[:80],
                 shareable=incoming.shareable,
             )
+
+        try:
+            return Record(await open_(), None)
         except DatabaseUnavailable:
-            if self.outbox is None or not self.outbox.reserve():
-                raise StorageUnavailable() from None
-            log.warning("answer.degraded", reason="database unavailable", session=incoming.session.as_str())
-            return Record(SessionContext(0, 0, incoming.role or "default", None, []), None, degraded=True)
-        return Record(ctx, None)
+            if self.outbox is not None and self.outbox.reserve():
+                log.warning(
+                    "answer.degraded", reason="database unavailable", session=incoming.session.as_str()
+                )
+                return Record(SessionContext(0, 0, incoming.role or "default", None, []), None, degraded=True)
+        # No room to keep the question: refuse only after a real probe, since the fail-fast window that
+        # follows a failure can outlive an outage that has just ended.
+        try:
+            await self.db.ping()
+            return Record(await open_(), None)
+        except DatabaseUnavailable:
+            raise StorageUnavailable() from None
 
     async def store_question(self, turn: Record, text: str, lang: Lang, role: str | None = None) -> None:
         if turn.degraded:

@@ -119,6 +119,7 @@ class FakeTelegramServer(AiohttpFake):
         self._next_id: dict[int, int] = defaultdict(lambda: 1000)
         self._new_update: asyncio.Event | None = None
         self.polling = 0  # getUpdates requests in flight
+        self.polls = 0  # getUpdates long polls accepted so far
         self.conflicts = 0  # getUpdates refused because another one was in flight (two bot instances)
         self.url = ""
 
@@ -176,7 +177,7 @@ class FakeTelegramServer(AiohttpFake):
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")
-        result = handler(params) if method != "getUpdates" else await self._m_getUpdates(params)
+        result = handler(params) if method != "getUpdates" else await self._m_getUpdates(params, request)
         if isinstance(result, web.Response):
             return result
         return web.json_response({"ok": True, "result": result})
@@ -241,7 +242,9 @@ class FakeTelegramServer(AiohttpFake):
         self.callback_answers.append(params)
         return True
 
-    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]] | web.Response:
+    async def _m_getUpdates(
+        self, params: dict[str, Any], request: web.Request | None = None
+    ) -> list[dict[str, Any]] | web.Response:
         if self.polling:  # Telegram allows one long poll per bot, as it does
             self.conflicts += 1
             return _error(
@@ -250,18 +253,23 @@ class FakeTelegramServer(AiohttpFake):
                 " make sure that only one bot instance is running",
             )
         self.polling += 1
+        self.polls += 1
         try:
-            return await self._poll_updates(params)
+            return await self._poll_updates(params, request)
         finally:
             self.polling -= 1
 
-    async def _poll_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _poll_updates(
+        self, params: dict[str, Any], request: web.Request | None
+    ) -> list[dict[str, Any]]:
         assert self._new_update is not None
         offset = int(params.get("offset") or 0)
         if offset:
             self.confirmed = max(self.confirmed, offset)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
+            if request is not None and (request.transport is None or request.transport.is_closing()):
+                return []  # the client is gone (a killed process): Telegram ends its long poll too
             # Each queued update is handed out once; pushing one with an old update_id again stands for
             # Telegram resending it after a crash before the offset was confirmed.
             ready, self.updates = self.updates[:100], self.updates[100:]
@@ -270,7 +278,7 @@ class FakeTelegramServer(AiohttpFake):
                 return ready
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), remaining)
+                await asyncio.wait_for(self._new_update.wait(), min(remaining, 0.2))
 
     def _message_json(self, msg: SentMessage) -> dict[str, Any]:
         out: dict[str, Any] = {
