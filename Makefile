@@ -58,20 +58,11 @@ format: install
 eval: install
 	$(VENV)/bin/opora eval ../shared/eval/dev.jsonl
 
+BENCHES := retrieval ingest embeddings providers messengers webchat followup_cv roles_cv feedback_replay gaps \
+	hostile escalation escalation_transcript
+
 bench: install
-	$(PY) -m bench.retrieval
-	$(PY) -m bench.ingest
-	$(PY) -m bench.embeddings
-	$(PY) -m bench.providers
-	$(PY) -m bench.messengers
-	$(PY) -m bench.webchat
-	$(PY) -m bench.followup_cv
-	$(PY) -m bench.roles_cv
-	$(PY) -m bench.feedback_replay
-	$(PY) -m bench.gaps
-	$(PY) -m bench.hostile
-	$(PY) -m bench.escalation
-	$(PY) -m bench.escalation_transcript
+	@for b in $(BENCHES); do echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) data webchat/dist webchat/node_modules .pytest_cache .ruff_cache

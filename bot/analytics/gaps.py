@@ -22,6 +22,7 @@ import structlog
 
 from bot.analytics.metrics import ABSTAINED, ANSWERED, outcome
 from bot.analytics.records import QuestionRecord
+from bot.engine import Retriever
 from rag.access import AccessScope
 
 log = structlog.get_logger(__name__)
@@ -32,15 +33,7 @@ class QueryEmbedder(Protocol):
     async def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class PageFinder(Protocol):
-    async def retrieve(
-        self,
-        query: str,
-        *,
-        lang: str | None = None,
-        limit: int | None = None,
-        access: AccessScope | None = None,
-    ) -> Any: ...
+PageFinder = Retriever  # gaps look up pages the way the engine does
 
 
 def best_score(q: QuestionRecord) -> float | None:
