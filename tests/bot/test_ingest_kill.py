@@ -20,6 +20,9 @@ DOCS = (
     "werf/ru/reference/debug_env_vars.md",
     "helm/en/helm/helm_rollback.md",
     "helm/en/intro/quickstart.md",
+    # two long pages: more chunks than one embedding group (64), so the index is written in several steps
+    "helm/en/topics/charts.md",
+    "helm/en/intro/using_helm.md",
 )
 
 
