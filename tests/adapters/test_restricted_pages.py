@@ -264,7 +264,7 @@ async def test_telegram_private_chat_of_a_mapped_reader_cites_the_restricted_pag
     answer = await tg_answer(telegram, tg_fake, tg.message(QUESTION, chat_id=TG_ANNA, sender=anna))
     assert "cobalt-heron-42" in answer and SECRET_TITLE in answer
 
-    # Anna in a group (private supergroup) and a public one: public pages only
+    # Anna in a supergroup and in a basic group: public pages only
     for chat in ({"chat_id": -1001, "chat_type": "supergroup"}, {"chat_id": -1002, "chat_type": "group"}):
         group_msg = tg.message(QUESTION, sender=anna, mention=True, **chat)  # type: ignore[arg-type]
         assert not leaks(await tg_answer(telegram, tg_fake, group_msg))
