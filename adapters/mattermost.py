@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from adapters.channels import (
+    PlatformError,
     answers_in,
     handle_message,
     press_vote,
@@ -30,6 +31,7 @@ from adapters.channels import (
     vote_by_ref,
     withdraw_by_ref,
 )
+from adapters.expiring import ExpiringCache
 from adapters.mattermost_client import MattermostClient
 from adapters.mattermost_sink import Actions, MattermostSink
 from bot.config import MattermostSettings
@@ -40,6 +42,7 @@ from bot.types import Incoming, Platform, SessionKey, UserRef
 
 log = structlog.get_logger(__name__)
 PLATFORM = str(Platform.MATTERMOST)
+CHANNEL_TYPE_TTL = 3600.0  # seconds; a direct or group channel never changes type, O ↔ P rarely does
 
 
 class ActionRequest(BaseModel):
@@ -69,6 +72,9 @@ class MattermostChannel:
         self.username = ""
         self._listener: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._people: ExpiringCache[str, UserRef] = ExpiringCache(settings.user_cache_ttl)
+        self._channel_types: ExpiringCache[str, str] = ExpiringCache(CHANNEL_TYPE_TTL)
+        self._email_hint_logged = False
 
     async def _notify(self, key: SessionKey, text: str) -> None:
         root = "" if key.thread == key.channel else key.thread
@@ -167,20 +173,73 @@ class MattermostChannel:
         mentions = json.loads(data.get("mentions") or "[]")
         mention = re.compile(rf"(?<![\w@])@{re.escape(self.username)}\b", re.IGNORECASE)
         mentioned = self.bot_user_id in mentions or bool(mention.search(text))
-        direct = data.get("channel_type") == "D"
+        channel_type = data.get("channel_type") or await self._channel_type(post["channel_id"])
+        direct = channel_type == "D"
         if not (direct or mentioned or (root and await answers_in(self.services.db, key))):
             return
-        user = UserRef(PLATFORM, post["user_id"], display_name=(data.get("sender_name") or "").lstrip("@"))
+        name = (data.get("sender_name") or "").lstrip("@")
+        # the e-mail matters only in a direct message: the one place restricted pages may be used
+        user = (
+            await self._person(post["user_id"], name) if direct else UserRef(PLATFORM, post["user_id"], name)
+        )
         incoming = Incoming(
             text=mention.sub(" ", text).strip(),
             user=user,
             session=key,
             event_id=post["id"],
             mentioned=mentioned,
-            shareable=data.get("channel_type") == "O",  # open channels only
+            shareable=channel_type == "O",  # open channels only
+            private=direct,  # group messages ("G") and channels get public pages only
         )
         sink = self._sink(post["channel_id"], key.thread, post["id"])
         await handle_message(self.services, incoming, sink, per_minute=self.settings.questions_per_minute)
+
+    async def _channel_type(self, channel_id: str) -> str:
+        """``O``/``P``/``D``/``G`` from ``GET /channels/{id}``, for an event without ``channel_type``;
+        ``""`` (not direct, not open) when the lookup fails."""
+        known = self._channel_types.get(channel_id)
+        if known is not None:
+            return known
+        try:
+            kind = str((await self.client.channel(channel_id)).get("type") or "")
+        except PlatformError as exc:
+            log.warning("mattermost.channel_lookup_failed", status=exc.status)
+            return ""
+        self._channel_types.put(channel_id, kind)
+        return kind
+
+    async def _person(self, user_id: str, name: str) -> UserRef:
+        """The asker with the e-mail Mattermost vouches for (``GET /users/{id}``, kept ``user_cache_ttl`` s).
+
+        Only a verified e-mail of an active, human account counts; without one (or when the lookup fails,
+        which is not cached) the person is unknown: public pages only.
+        """
+        cached = self._people.get(user_id)
+        if cached is not None:
+            return cached
+        try:
+            profile = await self.client.user(user_id)
+        except PlatformError as exc:
+            log.warning("mattermost.user_lookup_failed", status=exc.status)
+            return UserRef(PLATFORM, user_id, display_name=name or None)
+        email = str(profile.get("email") or "").strip() or None
+        if email is None and not self._email_hint_logged:
+            self._email_hint_logged = True
+            log.warning(
+                "mattermost.email_not_shown", hint="System Console → Users and Teams → Show Email Address"
+            )
+        trusted = (
+            bool(profile.get("email_verified")) and not profile.get("delete_at") and not profile.get("is_bot")
+        )
+        user = UserRef(
+            PLATFORM,
+            user_id,
+            display_name=name or profile.get("username") or None,
+            is_bot=bool(profile.get("is_bot")),
+            email=email if trusted else None,
+        )
+        self._people.put(user_id, user)
+        return user
 
     async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
         reaction = json.loads(data.get("reaction") or "{}")

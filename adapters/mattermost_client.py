@@ -98,6 +98,14 @@ class MattermostClient:
     async def me(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/users/me"))
 
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """A user's profile (``email`` is empty unless the server shows e-mails to the bot)."""
+        return dict(await self._call("GET", f"/users/{user_id}"))
+
+    async def channel(self, channel_id: str) -> dict[str, Any]:
+        """A channel; ``type`` is ``O`` open, ``P`` private, ``D`` direct, ``G`` group message."""
+        return dict(await self._call("GET", f"/channels/{channel_id}"))
+
     async def create_post(
         self,
         *,

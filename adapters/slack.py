@@ -23,6 +23,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import channels
+from adapters.expiring import ExpiringCache
 from adapters.formatting import slack_sections
 from adapters.rendering import Draft
 from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink, call, capabilities, ref
@@ -89,7 +90,8 @@ class SlackChannel:
         self.client = AsyncWebClient(token=settings.bot_token.get_secret_value(), retry_handlers=[], **kwargs)
         secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
         self.app = AsyncApp(client=self.client, signing_secret=secret, process_before_response=False)
-        self._users: dict[str, UserRef] = {}
+        self._users: ExpiringCache[str, UserRef] = ExpiringCache(settings.user_cache_ttl)
+        self._email_hint_logged = False
         self._socket: AsyncSocketModeHandler | None = None
         self.router: APIRouter | None = None
         if settings.mode == "http":
@@ -195,6 +197,9 @@ class SlackChannel:
             # only messages known to be in a public channel; app_mention carries no channel_type
             shareable=event.get("channel_type") == "channel",
             extras={"event": event},
+            # a DM with the bot (channel_type "im"): the asker's restricted Confluence pages may be used;
+            # channels, private channels and group DMs ("mpim") get public pages only
+            private=dm,
         )
         sink = SlackSink(self.client, channel, reply_in, ts, self.caps)
         await channels.handle_message(
@@ -289,17 +294,33 @@ class SlackChannel:
         await respond(text="\n\n".join(slack_sections(draft))[:3000], response_type="ephemeral")
 
     async def _user(self, user_id: str) -> UserRef:
+        """The person behind ``user_id``: name and e-mail from ``users.info``, kept ``user_cache_ttl`` s.
+
+        The e-mail (``profile.email``, shown only with the ``users:read.email`` scope) is what maps a person
+        to Confluence readers; when ``users.info`` fails nothing is cached and the person is unknown (public
+        pages only) for this message.
+        """
         cached = self._users.get(user_id)
         if cached is not None:
             return cached
-        name = None
         try:
             info = await call("users.info", lambda: self.client.users_info(user=user_id))
-            profile = info["user"].get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or info["user"].get("name")
         except channels.PlatformError as exc:  # a name is nice to have, never worth failing an answer
             log.warning("slack.users_info_failed", status=exc.status)
-        user = UserRef(platform=PLATFORM, external_id=user_id, display_name=name)
-        if name is not None:
-            self._users[user_id] = user
+            return UserRef(platform=PLATFORM, external_id=user_id)
+        person = info.get("user") or {}
+        profile = person.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or person.get("name")
+        email = (profile.get("email") or "").strip() or None
+        if email is None and not person.get("is_bot") and not self._email_hint_logged:
+            self._email_hint_logged = True  # once: DMs then use public pages only
+            log.warning("slack.email_not_shown", hint="add the users:read.email scope and reinstall the app")
+        user = UserRef(
+            platform=PLATFORM,
+            external_id=user_id,
+            display_name=name,
+            is_bot=bool(person.get("is_bot")),
+            email=None if person.get("deleted") else email,
+        )
+        self._users.put(user_id, user)
         return user

@@ -73,6 +73,7 @@ class TelegramChannel:
             per_minute=self.settings.questions_per_minute,
             allowed_users=tuple(self.settings.allowed_users),
             allowed_chats=tuple(self.settings.allowed_chats),
+            user_emails=dict(self.settings.user_emails),
         )
         self.dp.include_router(build_router(ctx))
         if self.services.escalation is not None:  # "Update: I paged …", ticket links, in the asker's thread

@@ -8,8 +8,8 @@ bot, found again from the bot's answer when someone replies to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import structlog
@@ -54,10 +54,11 @@ class TelegramContext:
     per_minute: int = 0  # questions per user a minute (0: no limit)
     allowed_users: tuple[int, ...] = ()
     allowed_chats: tuple[int, ...] = ()
+    user_emails: Mapping[int, str] = field(default_factory=dict)  # telegram.user_emails
 
 
-def user_ref(user: TgUser) -> UserRef:
-    return UserRef(PLATFORM, str(user.id), display_name=user.full_name, is_bot=user.is_bot)
+def user_ref(user: TgUser, email: str | None = None) -> UserRef:
+    return UserRef(PLATFORM, str(user.id), display_name=user.full_name, is_bot=user.is_bot, email=email)
 
 
 def user_lang(user: TgUser | None) -> Lang:
@@ -180,13 +181,17 @@ async def _answer(
 ):
     assert message.from_user is not None
     public = message.chat.type in ("group", "supergroup") and bool(message.chat.username)
+    # Telegram knows no e-mail: the operator's telegram.user_emails map is the only source; an unmapped
+    # person is unknown. Restricted pages only in a private chat with the bot, never in a group.
+    sender = message.from_user
     incoming = Incoming(
         text=text,
-        user=user_ref(message.from_user),
+        user=user_ref(sender, ctx.user_emails.get(sender.id)),
         session=key,
         event_id=event_id,
         shareable=public,
         mentioned=mentioned,
+        private=message.chat.type == "private",
     )
     topic = message.message_thread_id if message.is_topic_message else None
     sink = TelegramSink(

@@ -8,10 +8,11 @@ documented in ``docs/configuration.md``. No other module reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +29,7 @@ from providers.settings import ProviderSettings, ProvidersSettings  # noqa: F401
 from rag.sync.settings import ConfluenceSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder", "todo"}
 
 
@@ -112,6 +114,8 @@ class SlackSettings(BaseModel):
     # channel ids (C.../G...); empty: any; direct messages need only an allowed team
     allowed_channels: list[str] = Field(default_factory=list)
     questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
+    # seconds a person's name and e-mail (users.info) are reused before Slack is asked again
+    user_cache_ttl: float = 600.0
 
     @property
     def enabled(self) -> bool:
@@ -130,6 +134,18 @@ class TelegramSettings(BaseModel):
     allowed_chats: list[int] = Field(default_factory=list)  # group/supergroup chat ids; empty: any group
     allowed_users: list[int] = Field(default_factory=list)  # user ids, in any chat; empty: anyone
     questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
+    # Telegram user id → the person's company e-mail (Telegram has none): in a private chat a mapped
+    # person also gets the restricted Confluence pages that e-mail may read; unmapped: public pages only
+    user_emails: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("user_emails")
+    @classmethod
+    def _emails_look_like_emails(cls, value: dict[int, str]) -> dict[int, str]:
+        cleaned = {uid: email.strip() for uid, email in value.items()}
+        bad = [str(uid) for uid, email in cleaned.items() if not _EMAIL.fullmatch(email)]
+        if bad:
+            raise ValueError(f"telegram.user_emails: not an e-mail address for user id(s) {', '.join(bad)}")
+        return cleaned
 
     @property
     def enabled(self) -> bool:
@@ -148,6 +164,8 @@ class MattermostSettings(BaseModel):
     # channel ids; empty: any; direct and group messages need only an allowed team
     allowed_channels: list[str] = Field(default_factory=list)
     questions_per_minute: int = 10  # per user, shared by replicas; 0 turns the limit off
+    # seconds a person's e-mail (GET /users/{id}) and a channel's type are reused before asking again
+    user_cache_ttl: float = 600.0
 
     @property
     def enabled(self) -> bool:

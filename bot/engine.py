@@ -389,15 +389,14 @@ class Engine:
             if recent and recent[-1].kind == "answer":
                 recent[-1].escalated = True
         last = recent[-1] if recent else None
+        answer = ""
+        if last is not None and last.kind == "answer":
+            # a page goes to people and systems outside the conversation (on-call channel, PagerDuty, a
+            # ticket): an answer drawn on restricted pages is withheld there, the thread link stays
+            restricted = any(isinstance(s, dict) and s.get("access") for s in last.sources or [])
+            answer = t("answer_withheld_restricted", lang) if restricted else last.text
         outcome = await self._escalate(
-            incoming,
-            ctx,
-            incoming.text,
-            "user_request",
-            (),
-            last.id if last else None,
-            "high",
-            answer=last.text if last is not None and last.kind == "answer" else "",
+            incoming, ctx, incoming.text, "user_request", (), last.id if last else None, "high", answer=answer
         )
         return page_notice(outcome, lang, incident=False, contact=self.contact)
 

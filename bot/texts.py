@@ -55,6 +55,10 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "en": "Update: I paged {who}, who will reply in this thread.",
         "ru": "Обновление: я вызвал {who}, ответ придёт в эту ветку.",
     },
+    "answer_withheld_restricted": {
+        "en": "(withheld: the answer drew on restricted Confluence pages; see the conversation)",
+        "ru": "(скрыт: ответ основан на страницах Confluence с ограниченным доступом; см. переписку)",
+    },
     "escalation_acknowledged": {"en": "Acknowledged by {who}.", "ru": "{who} взял(а) в работу."},
     "escalation_resolved": {"en": "Resolved by {who}.", "ru": "{who} закрыл(а) инцидент."},
     "escalation_unchanged": {"en": "Already done.", "ru": "Уже сделано."},

@@ -4,6 +4,7 @@ and restricted text reaches only a private conversation of a reader the page all
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.app import build_services, close_services, create_app
 from bot.confluence_sync import sync_confluence
+from bot.escalation.base import LogEscalator
 from bot.types import Incoming, Platform, SessionKey, UserRef
 from storage.models import JobRun
 from tests.conftest import core_settings
@@ -119,3 +121,24 @@ async def test_a_failed_sync_is_recorded_and_deletes_nothing(world) -> None:  # 
 
 async def _no_sleep(_s: float) -> None:
     return None
+
+
+async def test_a_page_for_a_restricted_answer_withholds_its_text(world) -> None:  # type: ignore[no-untyped-def]
+    """ "Call a human" after a restricted answer: the page (on-call channel, PagerDuty, a ticket) leaves the
+    answer's text out; after a public answer it carries it."""
+    services, _fake, _ids = world
+    await sync_confluence(services, full=True)
+    escalator = LogEscalator()
+    services.engine.escalator = escalator
+
+    anna = asker("anna@example.com", private=True)
+    assert "cobalt-heron-42" in (await services.engine.ask(anna)).text
+    await services.engine.request_human(replace(anna, text="human"))
+    assert "cobalt-heron" not in escalator.sent[-1].answer
+    assert escalator.sent[-1].answer.startswith("(withheld")
+
+    # Boris may not read the vault page: his answer is built on public pages only and the page carries it
+    public = replace(asker("boris@example.com", private=True, channel="c9"), text="When are deploys frozen?")
+    said = (await services.engine.ask(public)).text
+    await services.engine.request_human(replace(public, text="human"))
+    assert escalator.sent[-1].answer == said

@@ -1,8 +1,12 @@
 """A fake Mattermost server on 127.0.0.1 (aiohttp): the v4 REST calls Opora uses and the WebSocket stream.
 
-REST: ``GET /api/v4/users/me``, ``POST /api/v4/posts``, ``PUT /api/v4/posts/{id}/patch``,
-``POST /api/v4/reactions``, ``DELETE /api/v4/users/{uid}/posts/{pid}/reactions/{emoji}``; bearer token
-checked. WebSocket ``/api/v4/websocket``: the client authenticates with the ``authentication_challenge``
+REST: ``GET /api/v4/users/me``; ``GET /api/v4/users/{id}`` (``email`` blanked unless ``show_email``, as
+PrivacySettings.ShowEmailAddress does for a non-admin caller; ``email_verified``);
+``GET /api/v4/channels/{id}`` (``type`` O/P/D/G); ``POST /api/v4/posts``; ``PUT /api/v4/posts/{id}/patch``;
+``POST /api/v4/reactions``; ``DELETE /api/v4/users/{uid}/posts/{pid}/reactions/{emoji}``. Bearer token
+checked. A person who posts without ``add_user`` exists as ``<id>@example.test``, verified; a channel has
+the type it was first posted in with.
+WebSocket ``/api/v4/websocket``: the client authenticates with the ``authentication_challenge``
 action, gets ``hello`` (seq 0, a ``connection_id``), then events with an increasing ``seq``. A client that
 reconnects with ``?connection_id=…&sequence_number=N`` gets the events from ``N`` on replayed (Mattermost's
 reliable websockets), events broadcast while it was away included.
@@ -87,11 +91,18 @@ class FakeMattermostServer(AiohttpFake):
         self.live: _Connection | None = None
         self._authed = asyncio.Event()
         self._pending: dict[str, str] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channel_types: dict[str, str] = {}
+        self.show_email = True  # System Console → Users and Teams → Show Email Address
         self.url = ""
 
     # ----- scripting and inspection -----
     def fail(self, route: str, *, status: int, retry_after: float | None = None, times: int = 1) -> None:
         self.failures[route].extend(Failure(status, retry_after) for _ in range(times))
+
+    def add_user(self, user_id: str, username: str, email: str, *, email_verified: bool = True) -> None:
+        self.users[user_id] = {"id": user_id, "username": username, "email": email,
+                               "email_verified": email_verified, "delete_at": 0, "is_bot": False}  # fmt: skip
 
     def bot_posts(self, root_id: str | None = None) -> list[Post]:
         return [
@@ -124,23 +135,28 @@ class FakeMattermostServer(AiohttpFake):
         channel_type: str = "O",
         mentions: list[str] | None = None,
         from_bot: bool = False,
+        typed_event: bool = True,
     ) -> Post:
-        """A person (or another bot) posts: stored and broadcast as a ``posted`` event."""
+        """A person (or another bot) posts: stored and broadcast as a ``posted`` event.
+
+        ``typed_event=False`` leaves ``channel_type`` out of the event (the client must look it up)."""
         post = Post(id=new_id(), channel_id=channel_id, user_id=user_id, message=message, root_id=root_id)
         if from_bot:
             post.props["from_bot"] = "true"
         self.posts[post.id] = post
-        await self.broadcast_posted(post, channel_type=channel_type, mentions=mentions)
+        self.channel_types.setdefault(channel_id, channel_type)
+        if user_id not in self.users and not from_bot:
+            self.add_user(user_id, user_id[:8], f"{user_id}@example.test")
+        kind = channel_type if typed_event else None
+        await self.broadcast_posted(post, channel_type=kind, mentions=mentions)
         return post
 
     async def broadcast_posted(
-        self, post: Post, *, channel_type: str = "O", mentions: list[str] | None = None
+        self, post: Post, *, channel_type: str | None = "O", mentions: list[str] | None = None
     ) -> None:
-        data: dict[str, Any] = {
-            "post": json.dumps(post.json()),
-            "channel_type": channel_type,
-            "sender_name": "@" + post.user_id,
-        }
+        data: dict[str, Any] = {"post": json.dumps(post.json()), "sender_name": "@" + post.user_id}
+        if channel_type is not None:
+            data["channel_type"] = channel_type
         if mentions:
             data["mentions"] = json.dumps(mentions)
         await self.broadcast("posted", data, channel_id=post.channel_id)
@@ -186,6 +202,8 @@ class FakeMattermostServer(AiohttpFake):
     # ----- server -----
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v4/users/me", self._me)
+        app.router.add_get("/api/v4/users/{user_id}", self._user)
+        app.router.add_get("/api/v4/channels/{channel_id}", self._channel)
         app.router.add_post("/api/v4/posts", self._create_post)
         app.router.add_put("/api/v4/posts/{post_id}/patch", self._patch_post)
         app.router.add_post("/api/v4/reactions", self._add_reaction)
@@ -214,6 +232,23 @@ class FakeMattermostServer(AiohttpFake):
             return denied
         return web.json_response({"id": self.bot_user_id, "username": self.bot_username, "is_bot": True})
 
+    async def _user(self, request: web.Request) -> web.Response:
+        if denied := await self._gate(request, "GET /users", {}):
+            return denied
+        user = self.users.get(request.match_info["user_id"])
+        if user is None:
+            return _error(404, "app.user.missing_account.const")
+        return web.json_response({**user, "email": user["email"] if self.show_email else ""})
+
+    async def _channel(self, request: web.Request) -> web.Response:
+        if denied := await self._gate(request, "GET /channels", {}):
+            return denied
+        channel_id = request.match_info["channel_id"]
+        kind = self.channel_types.get(channel_id)
+        if kind is None:
+            return _error(404, "app.channel.get.existing.app_error")
+        return web.json_response({"id": channel_id, "type": kind, "team_id": "" if kind in "DG" else "team"})
+
     async def _create_post(self, request: web.Request) -> web.Response:
         body = await request.json()
         if denied := await self._gate(request, "POST /posts", body):
@@ -234,7 +269,8 @@ class FakeMattermostServer(AiohttpFake):
         self.posts[post.id] = post
         if pending:
             self._pending[pending] = post.id
-        await self.broadcast_posted(post)  # Mattermost echoes the bot's own posts too
+        # Mattermost echoes the bot's own posts too
+        await self.broadcast_posted(post, channel_type=self.channel_types.get(post.channel_id, "O"))
         return web.json_response(post.json(), status=201)
 
     async def _patch_post(self, request: web.Request) -> web.Response:

@@ -3,6 +3,8 @@
 Web API (``POST /api/<method>``, form or JSON bodies): auth.test, chat.postMessage, chat.update,
 reactions.add, conversations.replies, conversations.history, users.info, apps.connections.open (returns
 ``ws://127.0.0.1:<port>/socket``). Posted messages are kept per channel, so tests read what users see.
+users.info shows ``profile.email`` only while ``email_scope`` is on (the ``users:read.email`` scope);
+``add_user`` sets a person's name and e-mail, anyone else is ``<id>@example.test``.
 
 Scripting: ``fail("chat.postMessage", status=429, retry_after=1)`` fails the next call with no side effect;
 ``fail(..., status=500, after_effect=True)`` applies the call and then answers 500 (a post that landed
@@ -64,6 +66,7 @@ class FakeSlackServer(AiohttpFake):
         self.responses: list[dict[str, Any]] = []  # bodies posted to response_url
         self.acked: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
+        self.email_scope = True  # the app holds users:read.email: users.info shows profile.email
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._sockets: set[web.WebSocketResponse] = set()
         self._ts = itertools.count(1)
@@ -73,6 +76,14 @@ class FakeSlackServer(AiohttpFake):
     def fail(self, method: str, *, status: int, retry_after: int | None = None, times: int = 1,
              after_effect: bool = False) -> None:  # fmt: skip
         self._failures[method].extend(Failure(status, retry_after, after_effect) for _ in range(times))
+
+    def add_user(self, uid: str, name: str, email: str | None, *, is_bot: bool = False) -> None:
+        """A workspace member as users.info returns them (``email`` None: a bot, or a profile without one)."""
+        profile: dict[str, Any] = {"display_name": name, "real_name": name}
+        if email is not None:
+            profile["email"] = email
+        self.users[uid] = {"id": uid, "team_id": TEAM, "name": name.lower(), "deleted": False,
+                           "is_bot": is_bot, "profile": profile}  # fmt: skip
 
     def messages(self, channel: str, thread_ts: str | None = None) -> list[Posted]:
         return [m for m in self.posted[channel] if thread_ts is None or m.thread_ts == thread_ts]
@@ -165,8 +176,12 @@ class FakeSlackServer(AiohttpFake):
 
     def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
         uid = str(p["user"])
-        user = self.users.get(uid) or {"id": uid, "name": uid.lower(), "is_bot": False,
-                                        "profile": {"display_name": f"User {uid}"}}  # fmt: skip
+        user = self.users.get(uid) or {"id": uid, "team_id": TEAM, "name": uid.lower(), "deleted": False,
+                                        "is_bot": False, "profile": {"display_name": f"User {uid}",
+                                        "email": f"{uid.lower()}@example.test"}}  # fmt: skip
+        user = {**user, "profile": dict(user["profile"])}
+        if not self.email_scope:  # Slack leaves the field out without users:read.email
+            user["profile"].pop("email", None)
         return {"ok": True, "user": user}
 
     async def _response_url(self, request: web.Request) -> web.Response:
