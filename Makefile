@@ -59,7 +59,7 @@ eval: install
 	$(VENV)/bin/opora eval ../shared/eval/dev.jsonl
 
 BENCHES := retrieval ingest embeddings providers messengers webchat followup_cv roles_cv feedback_replay gaps \
-	hostile escalation escalation_transcript
+	hostile escalation escalation_transcript capture_threshold
 
 bench: install
 	@for b in $(BENCHES); do echo "== bench.$$b"; $(PY) -m bench.$$b || exit 1; done

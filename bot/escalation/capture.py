@@ -57,7 +57,7 @@ class CapturedKnowledge:
         self,
         db: Database,
         *,
-        threshold: float = 0.92,
+        threshold: float = 0.95,
         embed: Embed = _e5,
         embedder: Any = None,
         summarise: Summarise | None = None,

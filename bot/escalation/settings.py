@@ -103,5 +103,5 @@ class EscalationSettings(BaseModel):
     llm_timeout: float = 6.0
     takeover: bool = True  # once a human answered in an escalated thread, the bot stays quiet there
     capture: bool = True  # resolved threads become draft Q&A entries for review
-    capture_threshold: float = 0.92  # e5 cosine of two questions at which a captured answer is reused
+    capture_threshold: float = 0.95  # e5 cosine at which a captured answer is reused (bench.capture_threshold)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
