@@ -22,6 +22,7 @@ from bot.types import Incoming, SessionKey, UserRef
 from storage.models import Message
 from storage.repositories import escalations
 from tests.adapters.conftest import wait_for
+from tests.bot.escalation.conftest import provider_settings
 from tests.conftest import build_core
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.fakes.paging_server import FakePagingServer
@@ -54,18 +55,6 @@ async def paging():
     await fake.start()
     yield fake
     await fake.close()
-
-
-def provider_settings(fake: FakeOpenAIServer) -> dict[str, Any]:
-    provider = {
-        "kind": "openai",
-        "base_url": fake.base_url,
-        "api_key": "sk-test-key",
-        "model": "gpt-test",
-        "first_token_timeout": 5.0,  # above the judge's timeout: a slow judge is cut by its own
-        "total_timeout": 10.0,
-    }
-    return {"chain": ["openai"], "providers": {"openai": provider}, "cache": {"enabled": False}}
 
 
 @pytest.fixture
