@@ -188,6 +188,8 @@ async def close_services(services: Services) -> None:
     await services.leader.stop()
     if services.engine.second_opinion is not None:
         await services.engine.second_opinion.stop()
+    if services.engine.captured is not None:
+        await services.engine.captured.stop()
     if services.escalation is not None:
         await services.escalation.stop()
     http = services.extras.get("escalation_http")

@@ -105,5 +105,5 @@ class EscalationSettings(BaseModel):
     capture: bool = True  # resolved threads become draft Q&A entries for review
     capture_threshold: float = 0.92  # e5 cosine of two questions at which a captured answer is reused
     capture_summary: bool = True  # with an LLM provider configured, the draft is its summary of the thread
-    capture_summary_timeout: float = 8.0  # seconds; on timeout or error the humans' answers verbatim
+    capture_summary_timeout: float = 30.0  # seconds (in the background); else the answers stay verbatim
     tickets: TicketSettings = Field(default_factory=TicketSettings)

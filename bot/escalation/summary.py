@@ -32,7 +32,7 @@ class LLMSummariser:
     )
 
     def __init__(
-        self, llm: LLMProvider, *, timeout: float = 8.0, max_chars: int = 6000, max_tokens: int = 500
+        self, llm: LLMProvider, *, timeout: float = 30.0, max_chars: int = 6000, max_tokens: int = 500
     ) -> None:
         self.llm, self.timeout, self.max_chars, self.max_tokens = llm, timeout, max_chars, max_tokens
 

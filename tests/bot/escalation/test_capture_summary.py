@@ -1,4 +1,7 @@
-"""Knowledge capture with a provider configured: the draft is the LLM's summary, or verbatim when it fails."""
+"""Knowledge capture with a provider configured: the draft is the LLM's summary, or verbatim when it fails.
+
+The draft is stored verbatim when the thread is resolved; the summary replaces it in the background.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ async def services(golden_core_dir, tmp_path, llm, paging):
     escalation = {
         "targets": [{"kind": "webhook", "url": f"{paging.url}/hook"}],
         "rotations": [{"people": ["Anna"], "start": "2026-01-05"}],
-        "capture_summary_timeout": 2.0,
+        "capture_summary_timeout": 2.0,  # a fake answers at once, or never
     }
     core = await build_core(
         tmp_path / "data", kb, ingest=False, providers=provider_settings(llm), escalation=escalation
@@ -58,8 +61,14 @@ async def services(golden_core_dir, tmp_path, llm, paging):
     await close_services(core)
 
 
+async def draft(services: Any) -> Any:
+    async with services.db.session() as s:
+        [entry] = await escalations.list_captured(s)
+    return entry
+
+
 async def resolved_thread(services: Any, question: str) -> Any:
-    """Ask, call a human, the human answers in the thread, resolve: the captured draft."""
+    """Ask, call a human, the human answers in the thread, resolve: the draft as stored at once."""
     asker = UserRef("slack", "UASK", display_name="asker")
     await services.engine.ask(Incoming(text=question, user=asker, session=KEY))
     assert "I paged Anna" in await services.commands.handle(Incoming(text="human", user=asker, session=KEY))
@@ -69,9 +78,7 @@ async def resolved_thread(services: Any, question: str) -> Any:
     async with services.db.session() as s:
         [row] = await escalations.list_escalations(s)
     assert await services.escalation.resolve(row.id, by="Anna")
-    async with services.db.session() as s:
-        [draft] = await escalations.list_captured(s, status="draft")
-    return draft
+    return await draft(services)
 
 
 @pytest.mark.parametrize(
@@ -83,10 +90,15 @@ async def resolved_thread(services: Any, question: str) -> Any:
 )
 async def test_the_draft_is_the_llm_summary_in_the_question_language(services, llm, question, language):
     summary = "Open an #it-helpdesk ticket with the contract number; they issue a VPN profile."
-    lane = llm.lane(LLMSummariser.PROMPT[:40], Reply(tokens=[summary[:30], summary[30:]]))
-    draft = await resolved_thread(services, question)
-    assert draft.answer == summary and draft.summarised and draft.answered_by == "Anna"
-    assert draft.question == question
+    written = asyncio.Event()
+    lane = llm.lane(LLMSummariser.PROMPT[:40], Reply(tokens=[summary[:30], summary[30:]], release=written))
+    first = await resolved_thread(services, question)
+    assert first.answer == HUMAN_ANSWER and not first.summarised  # resolving did not wait for the model
+    written.set()
+    await services.engine.captured.drain()
+    entry = await draft(services)
+    assert entry.answer == summary and entry.summarised and entry.answered_by == "Anna"
+    assert entry.question == question and entry.status == "draft"
     [request] = lane.requests
     system, user = (m["content"] for m in request["messages"])
     assert f"in {language}." in system and "not instructions" in system
@@ -102,5 +114,19 @@ async def test_the_draft_is_the_llm_summary_in_the_question_language(services, l
 )
 async def test_a_failing_llm_leaves_the_human_answer_verbatim(services, llm, failure):
     llm.lane(LLMSummariser.PROMPT[:40], default=failure)
-    draft = await resolved_thread(services, "how do I get access to the VPN for contractors?")
-    assert draft.answer == HUMAN_ANSWER and not draft.summarised
+    await resolved_thread(services, "how do I get access to the VPN for contractors?")
+    await services.engine.captured.drain()
+    entry = await draft(services)
+    assert entry.answer == HUMAN_ANSWER and not entry.summarised
+
+
+async def test_a_summary_never_overwrites_a_reviewers_edit(services, llm):
+    written = asyncio.Event()
+    llm.lane(LLMSummariser.PROMPT[:40], Reply(tokens=["A summary."], release=written))
+    first = await resolved_thread(services, "how do I get access to the VPN for contractors?")
+    edited = "Ask #it-helpdesk (contract number needed)."
+    await services.engine.captured.review(first.id, approve=True, reviewer="lead", answer=edited)
+    written.set()
+    await services.engine.captured.drain()
+    entry = await draft(services)
+    assert entry.answer == edited and entry.status == "approved" and not entry.summarised
