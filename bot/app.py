@@ -31,7 +31,7 @@ from bot.confluence_sync import ConfluenceAccess
 from bot.engine import Engine
 from bot.escalation import CriticalDetector, Escalator
 from bot.escalation.capture import CapturedKnowledge
-from bot.escalation.wiring import build_escalation
+from bot.escalation.wiring import build_escalation, build_second_opinion, build_summariser
 from bot.extractive import ExtractiveGenerator
 from bot.feedback_learning import FeedbackMemory
 from bot.followup import FollowUpSearch, LLMCondenser
@@ -119,11 +119,17 @@ async def build_services(
     )
     index = IndexStatus()
     escalation, http = build_escalation(settings, db)
-    captured = CapturedKnowledge(db, threshold=settings.escalation.capture_threshold, embedder=embedder)
+    generator = generator or build_generator(settings, db)
+    llm = getattr(generator, "router", None)  # the provider router; None in extractive mode
+    captured = CapturedKnowledge(
+        db,
+        threshold=settings.escalation.capture_threshold,
+        embedder=embedder,
+        summarise=build_summariser(settings, llm),
+    )
     if settings.escalation.capture:
         await captured.load()
         escalation.on_resolved.append(captured.capture)
-    generator = generator or build_generator(settings, db)
     engine = Engine(
         db=db,
         retriever=retriever,
@@ -142,6 +148,7 @@ async def build_services(
         captured=captured if settings.escalation.capture else None,
         followups=build_followups(settings, generator),
         boosts=build_boosts(settings, db, embedder),
+        second_opinion=build_second_opinion(settings, db, llm, escalator or escalation, escalation),
     )
     scheduler = build_scheduler(settings, db)
     services = Services(
@@ -179,6 +186,10 @@ async def close_services(services: Services) -> None:
     if services.scheduler is not None:
         await services.scheduler.stop()
     await services.leader.stop()
+    if services.engine.second_opinion is not None:
+        await services.engine.second_opinion.stop()
+    if services.engine.captured is not None:
+        await services.engine.captured.stop()
     if services.escalation is not None:
         await services.escalation.stop()
     http = services.extras.get("escalation_http")

@@ -25,6 +25,7 @@ from bot.escalation import (
     page_notice,
 )
 from bot.escalation.capture import CapturedHit, CapturedKnowledge
+from bot.escalation.second_opinion import Pending, SecondOpinion
 from bot.followup import FollowUpSearch
 from bot.generation import AnswerGenerator, GenerationDone, GenerationRequest, Notice, TextDelta, Turn
 from bot.language import detect_lang, reply_lang
@@ -133,6 +134,7 @@ class Engine:
         captured: CapturedKnowledge | None = None,
         followups: FollowUpSearch | None = None,
         boosts: Boosts | None = None,
+        second_opinion: SecondOpinion | None = None,
     ) -> None:
         self.db = db
         self.access = access  # None: public passages only, for everyone
@@ -151,6 +153,7 @@ class Engine:
         self.captured = captured  # reviewed answers from resolved escalations, answered first
         self.followups = followups or FollowUpSearch()
         self.boosts = boosts or Boosts()
+        self.second_opinion = second_opinion  # the LLM's judgement beside the answer (provider configured)
 
     def validate(self, text: str, lang: Lang | None = None) -> str:
         """The question stripped; raises ``InvalidInput`` when empty or over the limit."""
@@ -195,6 +198,7 @@ class Engine:
 
         answer = Answer(text="", sources=[], lang=lang, session_id=session_id)
         stored = False
+        pending: Pending | None = None
         try:
             if turn.degraded:  # the user is told: no history, and the answer is kept for later
                 answer.notice = t("storage_degraded", lang)
@@ -208,6 +212,8 @@ class Engine:
                 notice = page_notice(outcome, lang, incident=True, contact=self.contact)
                 answer.text += notice + "\n\n"
                 yield AnswerDelta(notice + "\n\n")
+            elif verdict is not None and not turn.degraded:  # the LLM may see an incident (in the background)
+                pending = self._second_look(incoming, ctx, text, turn.question_id, verdict, lang)
 
             if answer.text:
                 answer.ttft_ms = int((time.perf_counter() - started) * 1000)
@@ -227,10 +233,17 @@ class Engine:
                         answer.ttft_ms = int((time.perf_counter() - started) * 1000)
                     yield event
 
+            late = pending.take() if pending is not None else None
+            if late:  # the second opinion paged (or tried to) while the answer was being written
+                answer.escalated = True
+                answer.notice = f"{answer.notice}\n{late}" if answer.notice else late
+                yield AnswerNotice(late)
             answer.latency_ms = int((time.perf_counter() - started) * 1000)
             answer.message_id = await self.recorder.finish(turn, incoming, text, answer)
             stored = True
         finally:
+            if pending is not None and self.second_opinion is not None:
+                self.second_opinion.abandon(pending, incoming.session)  # a notice not shown: to the thread
             if not stored:  # failed or abandoned mid-answer: keep what the user may already have seen
                 await self._keep_interrupted(turn, incoming, text, answer, started)
         log.info(
@@ -371,6 +384,27 @@ class Engine:
             except Exception:
                 log.warning("escalation.severity_not_stored", message_id=message_id)
         return verdict
+
+    def _second_look(
+        self,
+        incoming: Incoming,
+        ctx: SessionContext,
+        text: str,
+        message_id: int | None,
+        verdict: Verdict,
+        lang: Lang,
+    ) -> Pending | None:
+        if self.second_opinion is None:
+            return None
+        escalation = Escalation(
+            session=incoming.session,
+            user=incoming.user,
+            text=text,
+            reason="llm",
+            conversation_id=ctx.conversation_id,
+            message_id=message_id,
+        )
+        return self.second_opinion.start(escalation, verdict, lang)
 
     async def _verdict(self, text: str, incoming: Incoming) -> Verdict:
         assert self.detector is not None

@@ -36,6 +36,25 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ещё не удалось; я повторяю попытки и напишу здесь, когда вызов пройдёт. "
         "А пока свяжитесь с человеком напрямую: {contact}.",
     },
+    # the LLM's second opinion, after the answer: "on a second look" says why it comes only now
+    "second_look_paged": {
+        "en": "On a second look this reads like an incident: I paged {who}, who will reply in this thread.",
+        "ru": "При повторной проверке это похоже на инцидент: я вызвал {who}, ответ придёт в эту ветку.",
+    },
+    "second_look_not_paged": {
+        "en": "On a second look this reads like an incident, but no on-call paging is set up, so nobody "
+        "has been called. Please reach a human directly: {contact}.",
+        "ru": "При повторной проверке это похоже на инцидент, но вызов дежурного не настроен, поэтому "
+        "никого позвать не удалось. Свяжитесь с человеком напрямую: {contact}.",
+    },
+    "second_look_page_pending": {
+        "en": "On a second look this reads like an incident. The paging service has not accepted the page "
+        "yet, so nobody has been called so far; I keep retrying and will say here once someone is paged. "
+        "Meanwhile please reach a human directly: {contact}.",
+        "ru": "При повторной проверке это похоже на инцидент. Сервис вызова дежурного пока не принял вызов, "
+        "так что позвать дежурного ещё не удалось; я повторяю попытки и напишу здесь, когда вызов "
+        "пройдёт. А пока свяжитесь с человеком напрямую: {contact}.",
+    },
     "human_paged": {
         "en": "I paged {who}, who will reply in this thread.",
         "ru": "Я вызвал {who}, ответ придёт в эту ветку.",

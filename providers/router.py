@@ -113,6 +113,11 @@ class ProviderRouter:
                             elif isinstance(event, StreamEnd):
                                 self._record_end(event, loop.time() - started_at)
                             yield event
+                except (asyncio.CancelledError, GeneratorExit):
+                    # the caller gave up (a background judge's timeout, a reader who left): no verdict on
+                    # the provider, but a half-open probe must not stay claimed or the breaker never closes
+                    route.breaker.release()
+                    raise
                 except ProviderError as exc:
                     err = exc
                 except Exception as exc:  # a bug in a provider must not take the chain down

@@ -81,9 +81,14 @@ class LogEscalator:
         return NOT_PAGED
 
 
-def page_notice(outcome: PageOutcome, lang: Lang, *, incident: bool, contact: str = "") -> str:
-    """What the asker is told about paging: who was called only after a target accepted the page."""
-    prefix = "incident" if incident else "human"
+def page_notice(
+    outcome: PageOutcome, lang: Lang, *, incident: bool, contact: str = "", second_look: bool = False
+) -> str:
+    """What the asker is told about paging: who was called only after a target accepted the page.
+
+    ``second_look``: the incident was found by the LLM's judgement after the answer had started.
+    """
+    prefix = "second_look" if second_look else "incident" if incident else "human"
     if outcome.paged:
         who = t("oncall_person", lang, name=outcome.who) if outcome.who else t("oncall_generic", lang)
         return t(f"{prefix}_paged", lang, who=who)

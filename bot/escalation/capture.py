@@ -1,9 +1,10 @@
 """Knowledge capture: a resolved escalated thread becomes a reviewed Q&A entry that answers repeats.
 
-On resolution the thread's question and the humans' answers become a draft (an LLM summary when a
-summariser is given, else the answers verbatim) in the review queue. An approved entry is its own source:
-indexed at once (its question's e5 embedding), and a near-duplicate question (cosine ≥ ``threshold``) is
-answered from it first, with "answered by <person>, <date>".
+On resolution the thread's question and the humans' answers become a draft in the review queue: the
+answers verbatim at once, replaced in the background by an LLM summary when a summariser is given and it
+succeeds before anyone reviewed or edited the draft (resolving never waits for a language model). An
+approved entry is its own source: indexed at once (its question's e5 embedding), and a near-duplicate
+question (cosine ≥ ``threshold``) is answered from it first, with "answered by <person>, <date>".
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class CapturedKnowledge:
         name = str(getattr(embedder, "name", ""))
         self.embedder = embedder if name.endswith("multilingual-e5-small") else None
         self.summarise = summarise
+        self.running: set[asyncio.Task[None]] = set()  # summaries being written
         self._ids: list[int] = []
         self._vectors: np.ndarray | None = None
         self._entries: dict[int, CapturedHit] = {}
@@ -141,26 +143,50 @@ class CapturedKnowledge:
             return None
         lang: Lang = "ru" if question_msg.lang == "ru" else "en"
         answers = [h.text for h in humans]
-        summary = None
-        if self.summarise is not None:
-            try:
-                summary = await self.summarise(question_msg.text, answers, lang)
-            except Exception:  # the verbatim answer is a fine draft
-                log.exception("capture.summary_failed", escalation_id=row.id)
         async with self.db.session() as s:
             entry = await escalations.add_captured(
                 s,
                 escalation_id=row.id,
                 question=question_msg.text,
-                answer=summary or "\n\n".join(answers),
+                answer="\n\n".join(answers),
                 lang=lang,
                 answered_by=(author.display_name or author.external_id) if author else None,
                 answered_at=humans[0].created_at,
-                summarised=summary is not None,
+                summarised=False,
             )
             await escalations.add_event(s, escalation_id=row.id, kind="captured", detail={"entry": entry.id})
         log.info("capture.drafted", escalation_id=row.id, entry=entry.id)
+        if self.summarise is not None:
+            task = asyncio.create_task(self._summarise(entry.id, entry.question, answers, lang))
+            self.running.add(task)
+            task.add_done_callback(self.running.discard)
         return entry
+
+    async def _summarise(self, entry_id: int, question: str, answers: list[str], lang: Lang) -> None:
+        """Replace the verbatim draft with the summary (unless it was reviewed or edited meanwhile)."""
+        assert self.summarise is not None
+        try:
+            summary = await self.summarise(question, answers, lang)
+            if not summary:
+                return  # the verbatim answer is a fine draft
+            async with self.db.session() as s:
+                done = await escalations.summarise_captured(
+                    s, entry_id=entry_id, verbatim="\n\n".join(answers), summary=summary
+                )
+            log.info("capture.summarised", entry=entry_id, replaced=done)
+        except Exception:
+            log.exception("capture.summary_failed", entry=entry_id)
+
+    async def drain(self) -> None:
+        """Wait for the summaries being written (tests, shutdown)."""
+        while self.running:
+            await asyncio.gather(*list(self.running), return_exceptions=True)
+
+    async def stop(self) -> None:
+        tasks = list(self.running)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def review(
         self,

@@ -98,6 +98,14 @@ class EscalationService:
         """An adapter's way to post a line in one of its threads (e.g. "Update: I paged Anna")."""
         self.notifiers[platform] = notifier
 
+    async def tell(self, session: SessionKey, text: str) -> bool:
+        """Post ``text`` in a thread through its platform's notifier; False when the platform has none."""
+        notifier = self.notifiers.get(session.platform)
+        if notifier is None:
+            return False
+        await notifier(session, text)
+        return True
+
     # --- the Escalator seam ---
     async def active(self, conversation_id: int) -> bool:
         async with self.db.session() as s:

@@ -100,8 +100,10 @@ class EscalationSettings(BaseModel):
     max_attempts: int = 20  # a send failing this often is marked failed (and logged)
     public_url: str | None = None  # Opora's own URL, for web chat thread links and PagerDuty links
     llm_judge: bool = True  # with an LLM provider configured, a second opinion in the background
-    llm_timeout: float = 6.0
+    llm_judge_timeout: float = 2.0  # seconds; on timeout, error or bad output the offline verdict stands
     takeover: bool = True  # once a human answered in an escalated thread, the bot stays quiet there
     capture: bool = True  # resolved threads become draft Q&A entries for review
-    capture_threshold: float = 0.95  # e5 cosine at which a captured answer is reused (bench.capture_threshold)
+    capture_threshold: float = 0.95  # cosine at which a captured answer is reused (bench.capture_threshold)
+    capture_summary: bool = True  # with an LLM provider configured, the draft is its summary of the thread
+    capture_summary_timeout: float = 30.0  # seconds (in the background); else the answers stay verbatim
     tickets: TicketSettings = Field(default_factory=TicketSettings)

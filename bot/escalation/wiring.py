@@ -1,4 +1,5 @@
-"""Build the escalation service from settings: targets by kind, one shared HTTP client."""
+"""Build the escalation service from settings: targets by kind, one shared HTTP client; and the LLM's
+parts (the incident judge's second opinion, the capture summary) when a provider is configured."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from bot.escalation.base import Escalator
+from bot.escalation.judge import IncidentJudge
 from bot.escalation.messenger_targets import MattermostTarget, SlackTarget, TelegramTarget
 from bot.escalation.outbox import Clock
 from bot.escalation.rotation import now_utc
+from bot.escalation.second_opinion import SecondOpinion
 from bot.escalation.service import EscalationService
+from bot.escalation.summary import LLMSummariser
 from bot.escalation.targets import GrafanaTarget, PagerDutyTarget, Target, WebhookTarget
 from bot.escalation.tickets import build_tickets
+from providers.base import LLMProvider
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -64,3 +70,32 @@ def build_escalation(
         db, settings.escalation, build_targets(settings, client), clock=clock, worker=worker
     )
     return service, client
+
+
+def build_second_opinion(
+    settings: Settings,
+    db: Database,
+    llm: LLMProvider | None,
+    escalator: Escalator,
+    service: EscalationService | None,
+) -> SecondOpinion | None:
+    """The LLM's judgement beside each answer; ``None`` without a provider (extractive mode) or when off."""
+    cfg = settings.escalation
+    if llm is None or not (cfg.enabled and cfg.llm_judge):
+        return None
+    return SecondOpinion(
+        IncidentJudge(llm, timeout=cfg.llm_judge_timeout),
+        escalator,
+        db,
+        contact=cfg.contact,
+        never_page=cfg.never_page,
+        tell=service.tell if service is not None else None,
+    )
+
+
+def build_summariser(settings: Settings, llm: LLMProvider | None) -> LLMSummariser | None:
+    """The capture summary; ``None`` without a provider or when off (the draft is then verbatim)."""
+    cfg = settings.escalation
+    if llm is None or not cfg.capture_summary:
+        return None
+    return LLMSummariser(llm, timeout=cfg.capture_summary_timeout)

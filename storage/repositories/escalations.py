@@ -438,6 +438,21 @@ async def add_captured(
     return row
 
 
+async def summarise_captured(session: AsyncSession, *, entry_id: int, verbatim: str, summary: str) -> bool:
+    """Replace a draft's verbatim answer with its summary; False once reviewed or edited (kept as it is)."""
+    result = await session.execute(
+        update(CapturedAnswer)
+        .where(
+            CapturedAnswer.id == entry_id,
+            CapturedAnswer.status == "draft",
+            CapturedAnswer.answer == verbatim,
+            CapturedAnswer.summarised.is_(False),
+        )
+        .values(answer=summary, summarised=True, updated_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
 async def captured_for_escalation(session: AsyncSession, *, escalation_id: int) -> CapturedAnswer | None:
     found = await session.execute(select(CapturedAnswer).where(CapturedAnswer.escalation_id == escalation_id))
     return found.scalars().first()

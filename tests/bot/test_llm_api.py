@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from bot.app import close_services, create_app
+from bot.escalation.judge import IncidentJudge
 from tests.conftest import build_core
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 
@@ -15,6 +16,9 @@ from tests.fakes.openai_server import FakeOpenAIServer, Reply
 @pytest.fixture
 async def llm_fake():
     fake = FakeOpenAIServer(api_key="sk-test-key")
+    # the incident judge asks the same provider beside each answer: its requests get their own replies
+    verdict = '{"incident": false, "severity": "normal", "reasons": ["a how-to question"]}'
+    fake.lane(IncidentJudge.PROMPT[:40], default=Reply(tokens=[verdict]))
     await fake.start()
     yield fake
     await fake.close()

@@ -58,8 +58,7 @@ class FakeGigaChatServer(FakeLLMServer):
             self.rejected_tokens += 1
             return web.json_response({"status": 401, "message": "Token has expired"}, status=401)
         body = await request.json()
-        self.requests.append(body)
-        reply = self.next_reply()
+        reply = self.reply_for(self.record(body))
         early = await self.before_body(reply)
         if early is not None:
             return early

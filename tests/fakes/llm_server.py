@@ -1,7 +1,10 @@
 """Shared plumbing of the fake LLM servers: scripted replies and an aiohttp server on 127.0.0.1.
 
 Each chat request takes the next ``Reply`` from ``fake.replies`` (or ``fake.default`` when the queue is
-empty), so a test scripts e.g. "503, then 429 with Retry-After 0.1, then a normal stream".
+empty), so a test scripts e.g. "503, then 429 with Retry-After 0.1, then a normal stream". A request whose
+messages contain a lane's marker (``fake.lane("You triage …")``) takes its reply from that lane instead and
+is recorded there, so the requests of a background task (an incident judge, a summary) are scripted apart
+from the answers'.
 """
 
 from __future__ import annotations
@@ -28,6 +31,23 @@ class Reply:
     hang: bool = False  # accept the request and never answer
     drop_after: int | None = None  # close the connection after this many tokens
     usage: bool = True
+    release: asyncio.Event | None = None  # answer only once the test sets this event
+
+
+@dataclass
+class Lane:
+    """Requests whose messages contain ``marker``: their own scripted replies and their own record."""
+
+    marker: str
+    replies: deque[Reply] = field(default_factory=deque)
+    default: Reply = field(default_factory=Reply)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def script(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def matches(self, body: dict[str, Any]) -> bool:
+        return any(self.marker in str(m.get("content", "")) for m in body.get("messages") or [])
 
 
 class FakeLLMServer(AiohttpFake):
@@ -37,6 +57,7 @@ class FakeLLMServer(AiohttpFake):
         self.replies: deque[Reply] = deque()
         self.default = Reply()
         self.requests: list[dict[str, Any]] = []
+        self.lanes: list[Lane] = []
         self.url = ""
         self._stop: asyncio.Event | None = None
 
@@ -45,6 +66,23 @@ class FakeLLMServer(AiohttpFake):
 
     def next_reply(self) -> Reply:
         return self.replies.popleft() if self.replies else self.default
+
+    def lane(self, marker: str, *replies: Reply, default: Reply | None = None) -> Lane:
+        """Route requests containing ``marker`` to a lane of their own (see the module docstring)."""
+        lane = Lane(marker, deque(replies), default or Reply())
+        self.lanes.append(lane)
+        return lane
+
+    def record(self, body: dict[str, Any]) -> Lane | None:
+        """Record the request in the first lane it matches (returned), else in ``requests``."""
+        lane = next((lane for lane in self.lanes if lane.matches(body)), None)
+        (self.requests if lane is None else lane.requests).append(body)
+        return lane
+
+    def reply_for(self, lane: Lane | None) -> Reply:
+        if lane is None:
+            return self.next_reply()
+        return lane.replies.popleft() if lane.replies else lane.default
 
     def routes(self, app: web.Application) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -91,6 +129,8 @@ class FakeLLMServer(AiohttpFake):
         """Latency, hang or a scripted error status; ``None`` to go on and answer."""
         if reply.latency:
             await asyncio.sleep(reply.latency)
+        if reply.release is not None:
+            await reply.release.wait()
         if reply.hang:
             await self.hang()
             raise web.HTTPServiceUnavailable()

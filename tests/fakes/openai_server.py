@@ -26,10 +26,10 @@ class FakeOpenAIServer(FakeLLMServer):
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        self.requests.append(body)
+        lane = self.record(body)
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return await self.error(Reply(status=401))
-        reply = self.next_reply()
+        reply = self.reply_for(lane)
         early = await self.before_body(reply)
         if early is not None:
             return early

@@ -18,6 +18,7 @@ from providers.base import (
 from providers.breaker import BreakerState, CircuitBreaker
 from providers.limits import ProviderLimits
 from providers.router import ProviderRouter
+from tests.adapters.conftest import wait_for
 from tests.fakes.gigachat_server import FakeGigaChatServer
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.providers.conftest import FakeClock, gigachat_provider, openai_provider, route
@@ -139,6 +140,31 @@ async def test_failed_probe_reopens(
     clock.now += 10
     await answer(router)
     assert len(openai_fake.requests) == 2 and breaker.state is BreakerState.OPEN  # one probe, no retry
+    await router.aclose()
+
+
+async def test_a_cancelled_probe_leaves_the_breaker_free_for_the_next_probe(
+    openai_fake: FakeOpenAIServer, make_router: MakeRouter
+) -> None:
+    """A caller that gives up mid-probe (a background judge's timeout) does not block the breaker."""
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, cooldown=10, clock=clock)
+    router = make_router([route(openai_provider("a", openai_fake), breaker=breaker)], attempts=1)
+    openai_fake.default = Reply(status=503)
+    with pytest.raises(AllProvidersFailed):
+        await router.complete(REQUEST)
+    clock.now += 10
+    release = asyncio.Event()
+    openai_fake.default = Reply(release=release)
+    probe = asyncio.create_task(router.complete(REQUEST))
+    await wait_for(lambda: len(openai_fake.requests) == 2, within=10, what="the probe at the provider")
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    release.set()
+    assert breaker.state is BreakerState.HALF_OPEN  # no verdict on the provider either way
+    result = await router.complete(REQUEST)
+    assert result.text == "Hello, world." and breaker.state is BreakerState.CLOSED
     await router.aclose()
 
 

@@ -136,3 +136,19 @@ async def test_captured_answer_review(db):
         )
         approved = await escalations.list_captured(s, status="approved")
     assert [(e.id, e.answer, e.reviewed_by) for e in approved] == [(entry.id, "A!", "lead")]
+
+
+async def test_a_summary_replaces_only_the_untouched_verbatim_draft(db):
+    fields = {"question": "q?", "answer": "a.", "lang": "en", "answered_by": "anna", "summarised": False}
+    async with db.session() as s:
+        kept = await escalations.add_captured(s, escalation_id=None, answered_at=utcnow(), **fields)
+        replaced = await escalations.add_captured(s, escalation_id=None, answered_at=utcnow(), **fields)
+    async with db.session() as s:  # a reviewer edits one before the summary arrives
+        await escalations.review_captured(s, entry_id=kept.id, status="draft", reviewer="lead", answer="A!")
+    async with db.session() as s:
+        assert not await escalations.summarise_captured(s, entry_id=kept.id, verbatim="a.", summary="S.")
+        assert await escalations.summarise_captured(s, entry_id=replaced.id, verbatim="a.", summary="S.")
+        assert not await escalations.summarise_captured(s, entry_id=replaced.id, verbatim="a.", summary="T.")
+    async with db.session() as s:
+        rows = {e.id: (e.answer, e.summarised) for e in await escalations.list_captured(s)}
+    assert rows == {kept.id: ("A!", False), replaced.id: ("S.", True)}

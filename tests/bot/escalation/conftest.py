@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from bot.config import Settings
 from bot.escalation.wiring import build_escalation
 from bot.types import SessionKey, UserRef
 from storage.repositories import conversations, messages, users
+from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.paging_server import FakePagingServer
 
 
@@ -38,6 +40,19 @@ async def paging() -> AsyncIterator[FakePagingServer]:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+def provider_settings(fake: FakeOpenAIServer) -> dict[str, Any]:
+    """``settings.providers`` for one OpenAI-compatible fake (no answer cache: every answer is asked)."""
+    provider = {
+        "kind": "openai",
+        "base_url": fake.base_url,
+        "api_key": "sk-test-key",
+        "model": "gpt-test",
+        "first_token_timeout": 5.0,  # above the judge's timeout: a slow judge is cut by its own
+        "total_timeout": 10.0,
+    }
+    return {"chain": ["openai"], "providers": {"openai": provider}, "cache": {"enabled": False}}
 
 
 def make_settings(**escalation: object) -> Settings:

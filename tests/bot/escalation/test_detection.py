@@ -58,11 +58,12 @@ def test_channel_rules_override_the_classifier():
 def test_nobody_is_said_to_be_called_unless_a_target_accepted_the_page(lang):
     from bot.escalation import NOT_PAGED, PageOutcome, page_notice
 
-    for incident in (True, False):
-        unpaged = page_notice(NOT_PAGED, lang, incident=incident, contact="#ops, +7 999 000-00-00")
+    for incident, second_look in ((True, False), (False, False), (True, True)):  # detector, human, LLM
+        kind = {"incident": incident, "second_look": second_look}
+        unpaged = page_notice(NOT_PAGED, lang, contact="#ops, +7 999 000-00-00", **kind)
         assert "#ops, +7 999 000-00-00" in unpaged
         assert "вызвал" not in unpaged and "I paged" not in unpaged
-        pending = page_notice(PageOutcome(paged=False, pending=True), lang, incident=incident)
+        pending = page_notice(PageOutcome(paged=False, pending=True), lang, **kind)
         assert "вызвал" not in pending and "I paged" not in pending
-        paged = page_notice(PageOutcome(paged=True, who="Anna"), lang, incident=incident)
+        paged = page_notice(PageOutcome(paged=True, who="Anna"), lang, **kind)
         assert "Anna" in paged
