@@ -72,6 +72,7 @@ class EscalationService:
         self.on_resolved: list[ResolvedHook] = []
         self._announcing: set[int] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._chains: dict[int, asyncio.Task[Any]] = {}  # the last follow-up delivery per escalation
         self._loop: asyncio.Task[None] | None = None
 
     # --- routing ---
@@ -345,7 +346,25 @@ class EscalationService:
         targets = [self.targets[i.target] for i in items if i.action == TRIGGER and i.target in self.targets]
         ids = await self._enqueue(escalation_id, targets, action, page, seq=0)
         if ids:
-            self._spawn(self.outbox.deliver(ids))
+            self._deliver_in_order(escalation_id, ids)
+
+    def _deliver_in_order(self, escalation_id: int, ids: list[int]) -> None:
+        """Deliver after this escalation's previous follow-up: a target hears acknowledge before resolve."""
+        previous = self._chains.get(escalation_id)
+
+        async def deliver() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.outbox.deliver(ids)
+
+        task = self._spawn(deliver())
+        self._chains[escalation_id] = task
+
+        def forget(done: asyncio.Task[Any]) -> None:
+            if self._chains.get(escalation_id) is done:
+                del self._chains[escalation_id]
+
+        task.add_done_callback(forget)
 
     # --- takeover ---
     async def should_answer(self, incoming: Incoming, *, mentioned: bool) -> bool:
