@@ -39,7 +39,7 @@ async def admin_viewer(request: Request, services: ServicesDep) -> Viewer:
 
     A bearer token decides alone (401 invalid, 403 without ``admin``). Without one, a web chat session
     decides (403 for a user who is not in ``webchat.admins``). Without either, the API's own rule for
-    tokenless callers applies: 401 when tokens are required, else admin only from the loopback interface.
+    tokenless callers applies: 401 when tokens are required, else 403 (a tokenless caller is never admin).
     """
     if request.headers.get("authorization") is None:
         user = await _web_auth(request, services).identify(request)

@@ -15,13 +15,13 @@ counts against the caller's rate limit (``api.rate_limit_per_minute``, or the to
 database limiter, so the limit holds across replicas; over it the answer is 429 with ``Retry-After``.
 
 Without ``Authorization: Bearer <token>`` a call is refused with 401, unless ``api.require_token`` is false
-(local mode's default): then it is a tokenless caller with ``ask`` and ``feedback``, plus ``admin`` when it
-comes from the loopback interface, so the two-command start needs no token on one's own machine.
+(local mode's default): then it is a tokenless caller with ``ask`` and ``feedback``, so the two-command
+start needs no token to ask. Operator routes (``admin``) always need an admin token or an admin web chat
+session, also from one's own machine: ``opora tokens create ops --scopes admin``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -62,13 +62,6 @@ def _services(request: Request) -> Services:
     return services
 
 
-def is_loopback(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _unauthorized(reason: str) -> Unauthorized:
     if reason == "missing":
         return Unauthorized(
@@ -99,8 +92,7 @@ async def get_caller(request: Request, _doc: Any = Depends(_bearer)) -> ApiCalle
     elif settings.require_token:
         raise _unauthorized("missing")
     else:
-        scopes = TOKENLESS_SCOPES | ({"admin"} if is_loopback(peer) else set())
-        caller = ApiCaller(None, frozenset(scopes), peer)
+        caller = ApiCaller(None, frozenset(TOKENLESS_SCOPES), peer)
         limit = settings.rate_limit_per_minute
     decision = await services.limiter.hit(caller.rate_key, limit=limit, per_seconds=60)
     if not decision.allowed:

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote, unquote
 
 import structlog
 
@@ -172,7 +173,7 @@ class EscalationService:
         )
         return {
             "escalation_id": row.id,
-            "dedup_key": f"opora:{escalation.session.as_str()}"[:255],
+            "dedup_key": dedup_key(escalation.session),
             "thread_id": escalation.session.as_str(),
             "link": link,
             "question": escalation.text,
@@ -321,10 +322,10 @@ class EscalationService:
 
     async def by_dedup_key(self, dedup_key: str) -> EscalationRow | None:
         """The newest escalation of the thread named by a PagerDuty ``dedup_key``/``incident_key``."""
-        if not dedup_key.startswith("opora:"):
+        session = session_of(dedup_key)
+        if session is None:
             return None
-        platform, channel, thread = dedup_key[len("opora:") :].split(":", 2)
-        conv = await conversation_for(self.db, SessionKey(platform, channel, thread))
+        conv = await conversation_for(self.db, session)
         if conv is None:
             return None
         async with self.db.session() as s:
@@ -485,3 +486,19 @@ class EscalationService:
         """Wait for sends started in the background (tests, shutdown)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+
+
+def dedup_key(session: SessionKey) -> str:
+    """The thread as a PagerDuty ``dedup_key``: ``opora:<platform>:<channel>:<thread>``, each part
+    percent-encoded, so a colon inside a channel or thread id (an API token's user, a forum topic) stays
+    unambiguous."""
+    parts = (session.platform, session.channel, session.thread)
+    return "opora:" + ":".join(quote(str(p), safe="") for p in parts)
+
+
+def session_of(key: str) -> SessionKey | None:
+    """The thread a ``dedup_key`` names (``None`` for keys Opora did not make)."""
+    parts = key.split(":")
+    if len(parts) != 4 or parts[0] != "opora":
+        return None
+    return SessionKey(*(unquote(p) for p in parts[1:]))

@@ -79,10 +79,10 @@ async def test_admin_scope_token(app, core) -> None:
         assert r.status_code == 403
 
 
-async def test_local_mode_admits_the_loopback_without_a_token(app, core) -> None:
-    core.settings.api.require_token = False  # local mode: one's own machine needs no token
+async def test_local_mode_still_needs_an_admin_for_analytics(app, core) -> None:
+    core.settings.api.require_token = False  # local mode: asking needs no token, analytics still does
     async with await client_as(app, core, None) as local:
-        assert (await local.get("/api/v1/analytics/summary?days=7")).status_code == 200
+        assert (await local.get("/api/v1/analytics/summary?days=7")).status_code == 403
 
 
 async def test_summary_body_is_stable_and_correct(app, core) -> None:

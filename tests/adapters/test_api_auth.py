@@ -132,12 +132,16 @@ async def test_per_token_rate_limit_answers_429_with_retry_after(secured, core) 
         assert (await o.post("/api/v1/feedback", json=bad_vote)).status_code == 404  # its own bucket
 
 
-async def test_local_mode_is_token_free_on_loopback_only_for_admin(core) -> None:
+async def test_local_mode_asks_without_a_token_but_admin_routes_need_one(core) -> None:
     assert core.settings.mode == "local" and core.settings.api.require_token is False
     app = make_app(core)
-    async with client_for(app) as c:
-        assert (await c.post("/api/v1/ask", json=QUESTION)).status_code == 200
-        assert (await c.get("/test/admin-only")).json() == {"token": "tokenless"}
+    for peer in ("127.0.0.1", "10.1.2.3"):  # one's own machine is no exception for operator routes
+        async with client_for(app, peer=peer) as c:
+            assert (await c.post("/api/v1/ask", json=QUESTION)).status_code == 200
+            assert (await c.get("/test/admin-only")).status_code == 403
+    _, admin = await core.tokens.create("ops", ("admin",))
+    async with client_for(app, token=admin) as c:
+        assert (await c.get("/test/admin-only")).status_code == 200
     async with client_for(app, peer="10.1.2.3") as c:
         assert (await c.post("/api/v1/ask", json=QUESTION)).status_code == 200
         assert (await c.get("/test/admin-only")).status_code == 403

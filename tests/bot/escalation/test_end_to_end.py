@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import close_services, create_app
 from bot.config import Settings
+from bot.escalation.service import dedup_key, session_of
 from bot.types import Incoming, SessionKey, UserRef
 from tests.conftest import build_core
 from tests.fakes.paging_server import FakePagingServer
@@ -50,13 +51,20 @@ async def paged(golden_core_dir, tmp_path, targets):
     services.index.finish()
     app = create_app(services.settings, channels=())
     app.state.services = services
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://opora") as client:
-        yield services, client
+    _, token = await services.tokens.create("ops", ("admin",))  # the operator routes need an admin token
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://opora") as client,
+        httpx.AsyncClient(
+            transport=transport, base_url="http://opora", headers={"Authorization": f"Bearer {token}"}
+        ) as admin,
+    ):
+        yield services, client, admin
     await close_services(services)
 
 
 async def test_critical_question_over_the_api_posts_the_webhook_within_5_seconds(paged, paging):
-    _, client = paged
+    _, client, _ = paged
     question = "payments fail for everyone since 10:00, customers cannot check out"
     started = time.monotonic()
     r = await client.post("/api/v1/ask", json={"text": question, "user_id": "u1"})
@@ -68,7 +76,7 @@ async def test_critical_question_over_the_api_posts_the_webhook_within_5_seconds
 
 
 async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_duplicate(paged, paging):
-    services, client = paged
+    services, client, admin = paged
     asked = (await client.post("/api/v1/ask", json={"text": "how do I get access to the VPN for contractors?",
                                                      "user_id": "asker"})).json()  # fmt: skip
     key = SessionKey("api", "asker", asked["session_id"])
@@ -81,21 +89,21 @@ async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_du
         Incoming(text=answer, user=human, session=key), mentioned=False
     )
     assert not spoke  # a human answered: the bot stays quiet in the thread
-    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    [esc] = (await admin.get("/api/v1/escalations")).json()["escalations"]
     assert esc["state"] == "acknowledged" and esc["first_human_reply_at"]
-    assert (await client.post(f"/api/v1/escalations/{esc['id']}/resolve", json={"by": "Anna"})).json()[
+    assert (await admin.post(f"/api/v1/escalations/{esc['id']}/resolve", json={"by": "Anna"})).json()[
         "changed"
     ]
-    [draft] = (await client.get("/api/v1/escalations/captured")).json()["entries"]
+    [draft] = (await admin.get("/api/v1/escalations/captured")).json()["entries"]
     assert draft["answer"] == answer and draft["answered_by"] == "Anna" and not draft["summarised"]
-    r = await client.post(
+    r = await admin.post(
         f"/api/v1/escalations/captured/{draft['id']}", json={"action": "approve", "reviewer": "lead"}
     )
     assert r.json()["status"] == "approved"
     again = (await client.post("/api/v1/ask", json={"text": "How can I get VPN access for a contractor?",
                                                      "user_id": "someone-else"})).json()  # fmt: skip
     assert again["answer"].startswith(answer) and "answered by Anna" in again["answer"]
-    exported = (await client.get("/api/v1/escalations/captured.md")).text
+    exported = (await admin.get("/api/v1/escalations/captured.md")).text
     assert "## how do I get access to the VPN for contractors?" in exported and answer in exported
 
 
@@ -103,10 +111,10 @@ async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_du
     "targets", [[{"kind": "pagerduty", "url": "http://127.0.0.1:9", "routing_key": "K", "secret": "whsec"}]]
 )
 async def test_pagerduty_webhooks_acknowledge_and_resolve_with_a_valid_signature(paged):
-    _, client = paged
+    _, client, admin = paged
     await client.post("/api/v1/ask", json={"text": "prod is down, every request returns 503", "user_id": "u"})
-    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
-    key = f"opora:{esc['platform']}:{esc['channel']}:{esc['thread']}"
+    [esc] = (await admin.get("/api/v1/escalations")).json()["escalations"]
+    key = dedup_key(SessionKey(esc["platform"], esc["channel"], esc["thread"]))  # as sent with the trigger
 
     async def deliver(event_type: str, secret: str) -> httpx.Response:
         data = {"type": "incident", "incident_key": key}
@@ -118,5 +126,13 @@ async def test_pagerduty_webhooks_acknowledge_and_resolve_with_a_valid_signature
     assert (await deliver("incident.acknowledged", "wrong")).status_code == 403
     assert (await deliver("incident.acknowledged", "whsec")).json()["changed"]
     assert (await deliver("incident.resolved", "whsec")).json()["changed"]
-    [esc] = (await client.get("/api/v1/escalations")).json()["escalations"]
+    [esc] = (await admin.get("/api/v1/escalations")).json()["escalations"]
     assert esc["state"] == "resolved" and esc["acknowledged_at"] and esc["resolved_at"]
+
+
+def test_a_dedup_key_names_its_thread_even_with_colons_inside() -> None:
+    for thread in (SessionKey("api", "t3:asker", "9f2c"), SessionKey("telegram", "-100123", "-100123:77")):
+        key = dedup_key(thread)
+        assert key.startswith(f"opora:{thread.platform}:") and key.count(":") == 3
+        assert session_of(key) == thread
+    assert session_of("other:slack:C1:1.0") is None and session_of("opora:slack:C1") is None
