@@ -98,6 +98,10 @@ class MattermostClient:
     async def me(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/users/me"))
 
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """A user's profile (``username``, names), e.g. to say who reacted."""
+        return dict(await self._call("GET", f"/users/{user_id}"))
+
     async def create_post(
         self,
         *,

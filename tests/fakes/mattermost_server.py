@@ -1,6 +1,7 @@
 """A fake Mattermost server on 127.0.0.1 (aiohttp): the v4 REST calls Opora uses and the WebSocket stream.
 
-REST: ``GET /api/v4/users/me``, ``POST /api/v4/posts``, ``PUT /api/v4/posts/{id}/patch``,
+REST: ``GET /api/v4/users/me``, ``GET /api/v4/users/{id}`` (the ``users`` registered by the test, else
+404), ``POST /api/v4/posts``, ``PUT /api/v4/posts/{id}/patch``,
 ``POST /api/v4/reactions``, ``DELETE /api/v4/users/{uid}/posts/{pid}/reactions/{emoji}``; bearer token
 checked. WebSocket ``/api/v4/websocket``: the client authenticates with the ``authentication_challenge``
 action, gets ``hello`` (seq 0, a ``connection_id``), then events with an increasing ``seq``. A client that
@@ -77,6 +78,7 @@ class FakeMattermostServer(AiohttpFake):
         self.bot_username = "opora"
         self.posts: dict[str, Post] = {}
         self.reactions: list[dict[str, Any]] = []
+        self.users: dict[str, dict[str, Any]] = {}  # user id → profile fields (``username``, …)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
         self.latency = 0.0
@@ -186,6 +188,7 @@ class FakeMattermostServer(AiohttpFake):
     # ----- server -----
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v4/users/me", self._me)
+        app.router.add_get("/api/v4/users/{user_id}", self._user)
         app.router.add_post("/api/v4/posts", self._create_post)
         app.router.add_put("/api/v4/posts/{post_id}/patch", self._patch_post)
         app.router.add_post("/api/v4/reactions", self._add_reaction)
@@ -213,6 +216,15 @@ class FakeMattermostServer(AiohttpFake):
         if denied := await self._gate(request, "GET /users/me", {}):
             return denied
         return web.json_response({"id": self.bot_user_id, "username": self.bot_username, "is_bot": True})
+
+    async def _user(self, request: web.Request) -> web.Response:
+        if denied := await self._gate(request, "GET /users", {}):
+            return denied
+        uid = request.match_info["user_id"]
+        user = self.users.get(uid)
+        if user is None:
+            return _error(404, "app.user.missing_account.const")
+        return web.json_response({"id": uid, "is_bot": False, **user})
 
     async def _create_post(self, request: web.Request) -> web.Response:
         body = await request.json()
