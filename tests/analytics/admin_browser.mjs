@@ -1,5 +1,6 @@
 // The admin section in Debian chromium (playwright-core) against the demo server: OPORA_URL, SHOTS_DIR.
 // Prints one JSON line of facts for the pytest wrapper; any failed expectation exits non-zero.
+import path from "node:path";
 import { SHOTS, URL, check, run, signIn } from "./harness.mjs";
 
 await run(async (browser, facts) => {
