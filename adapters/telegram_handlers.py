@@ -1,4 +1,5 @@
-"""aiogram handlers: who is spoken to, which session a message belongs to, votes and buttons.
+"""aiogram handlers: who is spoken to, which session a message belongs to, votes and buttons, and ✅ (👌) /
+👀 reactions on on-call pages.
 
 Sessions: a private chat is one session (``new`` starts a fresh one); in a forum, a topic
 (``message_thread_id``); in other groups, the reply chain's root: the question that first mentioned the
