@@ -216,7 +216,7 @@ class MattermostChannel:
             platform=PLATFORM,
             platform_ref=reaction["post_id"],
             reaction=reaction.get("emoji_name", ""),
-            by=await self._username(reaction["user_id"]),
+            by=lambda: self._username(reaction["user_id"]),
             lang=self.services.settings.answer.default_lang,
         )
         if reply is not None and channel_id:  # said in the page's thread, as after a button press

@@ -239,9 +239,8 @@ def build_router(ctx: TelegramContext) -> Router:
             return
         ref = ref_of(event.chat.id, event.message_id)
         steps = _lifecycle_reactions(event)
-        if steps:  # ✅ (👌) / 👀 on a page in the on-call chat
+        if steps:  # ✅ (👌) / 👀 on a page in the on-call chat (several reactions may come in one update)
             await _page_reaction(ctx, bot, event, steps)
-            return
         value = _reaction_vote(event)
         if value is None:
             return

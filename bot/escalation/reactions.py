@@ -8,6 +8,7 @@ as the Acknowledge / Resolve buttons.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import structlog
@@ -41,13 +42,14 @@ async def react_on_page(
     platform: str,
     platform_ref: str,
     reaction: str,
-    by: str,
+    by: str | Callable[[], Awaitable[str]],
     lang: Lang = "en",
 ) -> str | None:
     """Apply a ✅ / 👀 reaction on a page; what to tell the page's thread, or ``None`` if nothing changed.
 
     ``None`` also when the reaction means nothing to the lifecycle or the message is not one of our pages
-    (a reaction on anything else is not ours to act on).
+    (a reaction on anything else is not ours to act on). ``by`` is who reacted, or how to look it up (asked
+    only for a real page, so a 👀 elsewhere costs no platform call).
     """
     step = lifecycle_step(reaction)
     if step is None:
@@ -56,6 +58,8 @@ async def react_on_page(
         escalation_id = await escalations.escalation_of_page(s, kind=platform, platform_ref=platform_ref)
     if escalation_id is None:
         return None
+    if not isinstance(by, str):
+        by = await by()
     if step == "resolve":
         changed = await service.resolve(escalation_id, by=by)
     else:
