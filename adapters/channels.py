@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Literal
 from weakref import WeakKeyDictionary
 
@@ -26,6 +27,7 @@ from adapters.rendering import (
     with_retry,
 )
 from bot.errors import NotFound, OporaError
+from bot.escalation.offer import HumanOffer, human_offer
 from bot.feedback import record_vote
 from bot.language import detect_lang
 from bot.resilience.recording import StorageUnavailable
@@ -51,6 +53,7 @@ __all__ = [
     "current_vote",
     "handle_message",
     "link_answer",
+    "offer_human",
     "press_vote",
     "reaction_value",
     "request_human",
@@ -304,6 +307,33 @@ async def request_human(services: Services, incoming: Incoming, sink: Sink) -> N
     lang = incoming.lang or detect_lang(incoming.text, services.settings.answer.default_lang)
     renderer = StreamRenderer(sink, lang=lang, nonce=incoming.event_id or uuid.uuid4().hex)
     await renderer.say(await services.engine.request_human(incoming))
+
+
+async def offer_human(services: Services, *, message_id: int, sink_for: Callable[[HumanOffer], Sink]) -> bool:
+    """After a 👎 on answer ``message_id``: post the offer to call a human in its thread, if the core says
+    so (an abstained answer, once). ``sink_for`` gives the adapter's sink for the offer's thread; the
+    offer carries the "call a human" button where that sink can show buttons, the command otherwise."""
+    try:
+        offer = await human_offer(services.db, message_id=message_id, escalator=services.engine.escalator)
+    except DatabaseUnavailable:
+        return False
+    if offer is None:
+        return False
+    sink = sink_for(offer)
+    button = sink.capabilities.buttons
+    draft = Draft(
+        text=offer.text(button=button),
+        lang=offer.lang,
+        final=True,
+        message_id=message_id,
+        offer_human=button,
+    )
+    try:
+        await StreamRenderer(sink, lang=offer.lang, nonce=f"offer:{message_id}").finish(draft)
+    except PlatformError:
+        log.exception("channel.offer_undelivered", message_id=message_id)
+        return False
+    return True
 
 
 async def _say_safely(renderer: StreamRenderer, text: str) -> None:

@@ -23,6 +23,7 @@ from adapters.channels import (
     PlatformError,
     answers_in,
     handle_message,
+    offer_human,
     press_vote,
     reaction_value,
     request_human,
@@ -36,6 +37,8 @@ from adapters.mattermost_client import MattermostClient
 from adapters.mattermost_sink import Actions, MattermostSink
 from bot.config import MattermostSettings
 from bot.errors import NotFound
+from bot.escalation.offer import HumanOffer
+from bot.escalation.reactions import lifecycle_step, react_on_page
 from bot.services import Services
 from bot.texts import t
 from bot.types import Incoming, Platform, SessionKey, UserRef
@@ -145,7 +148,8 @@ class MattermostChannel:
         if kind == "posted":
             work = self._on_posted(data)
         elif kind in ("reaction_added", "reaction_removed"):
-            work = self._on_reaction(data, removed=kind == "reaction_removed")
+            channel_id = (msg.get("broadcast") or {}).get("channel_id", "")
+            work = self._on_reaction(data, removed=kind == "reaction_removed", channel_id=channel_id)
         else:
             return
         while len(self._tasks) >= self.services.admission.capacity + 32:  # bounded: the socket waits
@@ -241,10 +245,17 @@ class MattermostChannel:
         self._people.put(user_id, user)
         return user
 
-    async def _on_reaction(self, data: dict[str, Any], *, removed: bool) -> None:
+    async def _on_reaction(self, data: dict[str, Any], *, removed: bool, channel_id: str = "") -> None:
+        """👍/👎 on an answer vote; ✅ / 👀 added on a page in the on-call channel resolve / acknowledge."""
         reaction = json.loads(data.get("reaction") or "{}")
-        value = reaction_value(reaction.get("emoji_name", ""))
-        if value is None or reaction.get("user_id") == self.bot_user_id:
+        name = reaction.get("emoji_name", "")
+        if reaction.get("user_id") == self.bot_user_id:
+            return
+        if not removed and lifecycle_step(name) is not None:
+            await self._on_page_reaction(reaction, channel_id or reaction.get("channel_id", ""))
+            return
+        value = reaction_value(name)
+        if value is None:
             return
         db, ref, user = self.services.db, reaction["post_id"], UserRef(PLATFORM, reaction["user_id"])
         if removed:  # removing 👍 withdraws only a 👍 (a later 👎 stays)
@@ -252,6 +263,33 @@ class MattermostChannel:
             return
         message_id = await vote_by_ref(db, platform=PLATFORM, platform_ref=ref, user=user, value=value)
         log.info("mattermost.reaction", message_id=message_id, value=value)
+        if message_id is not None and value == -1:
+            await offer_human(self.services, message_id=message_id, sink_for=self._offer_sink)
+
+    async def _on_page_reaction(self, reaction: dict[str, Any], channel_id: str) -> None:
+        if self.services.escalation is None:
+            return
+        reply = await react_on_page(
+            self.services.escalation,
+            platform=PLATFORM,
+            platform_ref=reaction["post_id"],
+            reaction=reaction.get("emoji_name", ""),
+            by=lambda: self._username(reaction["user_id"]),
+            lang=self.services.settings.answer.default_lang,
+        )
+        if reply is not None and channel_id:  # said in the page's thread, as after a button press
+            await self.client.create_post(channel_id=channel_id, message=reply, root_id=reaction["post_id"])
+
+    async def _username(self, user_id: str) -> str:
+        """The reactor's username for "Resolved by …" (their id when the lookup fails)."""
+        try:
+            return str((await self.client.user(user_id)).get("username") or user_id)
+        except PlatformError as exc:
+            log.warning("mattermost.user_lookup_failed", status=exc.status)
+            return user_id
+
+    def _offer_sink(self, offer: HumanOffer) -> MattermostSink:
+        return self._sink(offer.session.channel, offer.session.thread, None)
 
     def _sink(self, channel_id: str, root_id: str, question_id: str | None) -> MattermostSink:
         return MattermostSink(
@@ -306,6 +344,8 @@ class MattermostChannel:
             value = await press_vote(db, message_id=message_id, user=user, pressed=pressed, clicked=clicked)
         except NotFound as exc:
             return {"ephemeral_text": exc.message(lang)}
+        if value == -1:
+            await offer_human(self.services, message_id=message_id, sink_for=self._offer_sink)
         return {"ephemeral_text": t("vote_recorded" if value else "vote_withdrawn", lang)}
 
 

@@ -36,9 +36,12 @@ class Actions:
     token: str
 
 
-def feedback_props(actions: Actions, message_id: int, lang: Lang) -> dict[str, Any]:
-    """👍/👎 and "call a human" buttons. Mattermost strips ``integration`` from posts sent to clients, so
-    the token in the context is seen only by the server, which posts it back to us."""
+def feedback_props(
+    actions: Actions, message_id: int, lang: Lang, *, human_only: bool = False
+) -> dict[str, Any]:
+    """👍/👎 and "call a human" buttons (only "call a human" under the offer after a 👎). Mattermost
+    strips ``integration`` from posts sent to clients, so the token in the context is seen only by the
+    server, which posts it back to us."""
 
     def button(action_id: str, label: str, action: str, value: int = 0) -> dict[str, Any]:
         context = {"action": action, "value": value, "message_id": message_id, "token": actions.token}
@@ -49,17 +52,15 @@ def feedback_props(actions: Actions, message_id: int, lang: Lang) -> dict[str, A
             "integration": {"url": actions.url, "context": context},
         }
 
-    return {
-        "attachments": [
-            {
-                "actions": [
-                    button("voteup", t("button_up", lang), "vote", 1),
-                    button("votedown", t("button_down", lang), "vote", -1),
-                    button("human", t("button_human", lang), "human"),
-                ]
-            }
+    votes = (
+        []
+        if human_only
+        else [
+            button("voteup", t("button_up", lang), "vote", 1),
+            button("votedown", t("button_down", lang), "vote", -1),
         ]
-    }
+    )
+    return {"attachments": [{"actions": [*votes, button("human", t("button_human", lang), "human")]}]}
 
 
 class MattermostSink:
@@ -91,6 +92,7 @@ class MattermostSink:
             min_edit_interval=edit_interval,
             ack="placeholder",
             can_lookup=True,
+            buttons=actions is not None,  # buttons need our action URL and token
         )
         self._sent: dict[str, MattermostPayload] = {}
 
@@ -99,8 +101,12 @@ class MattermostSink:
         if not draft.final:
             return [MattermostPayload(parts[0])]
         props: dict[str, Any] = {}
-        if draft.controls and draft.message_id is not None and self.actions is not None:
-            props = feedback_props(self.actions, draft.message_id, draft.lang)
+        if (
+            (draft.controls or draft.offer_human)
+            and draft.message_id is not None
+            and self.actions is not None
+        ):
+            props = feedback_props(self.actions, draft.message_id, draft.lang, human_only=not draft.controls)
         return [MattermostPayload(p, props if i == len(parts) - 1 else {}) for i, p in enumerate(parts)]
 
     async def react(self, name: Literal["eyes"]) -> None:

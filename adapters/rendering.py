@@ -49,6 +49,8 @@ class Capabilities:
         ack: how a question is acknowledged at once: a placeholder message or a reaction on it.
         can_lookup: the adapter can find a post it made by its nonce (so a post that may have landed is
             checked instead of re-posted blindly).
+        buttons: messages can carry buttons that call back into Opora (votes, "call a human"); without
+            them the core points at commands instead.
     """
 
     can_edit: bool
@@ -58,6 +60,7 @@ class Capabilities:
     min_edit_interval: float = 1.0
     ack: Literal["placeholder", "reaction"] = "placeholder"
     can_lookup: bool = False
+    buttons: bool = False
 
     def __post_init__(self) -> None:
         if self.ack == "reaction":
@@ -143,6 +146,7 @@ class Draft:
     notice: str | None = None
     message_id: int | None = None  # the stored answer: set on the final draft, feedback controls use it
     controls: bool = False  # 👍/👎 and "call a human" buttons
+    offer_human: bool = False  # only the "call a human" button (the offer after a 👎 on an abstain)
 
 
 class Sink(Protocol):

@@ -30,6 +30,8 @@ from adapters.slack_sink import ACTION_DOWN, ACTION_HUMAN, ACTION_UP, SlackSink,
 from bot.config import SlackSettings
 from bot.errors import OporaError
 from bot.escalation.messenger_targets import ACK_ACTION, RESOLVE_ACTION
+from bot.escalation.offer import HumanOffer
+from bot.escalation.reactions import lifecycle_step, react_on_page
 from bot.language import detect_lang
 from bot.services import Services
 from bot.types import Incoming, Platform, SessionKey, UserRef, VoteSource
@@ -206,23 +208,59 @@ class SlackChannel:
             self.services, incoming, sink, per_minute=self.settings.questions_per_minute
         )
 
-    async def _on_reaction(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        value = channels.reaction_value(event.get("reaction", ""))
+    async def _on_reaction(
+        self, event: dict[str, Any], body: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """👍/👎 on an answer vote; ✅ / 👀 added on a page in the on-call channel resolve / acknowledge."""
+        name = event.get("reaction", "")
+        added = event["type"] == "reaction_added"
+        value = channels.reaction_value(name)
+        step = lifecycle_step(name) if added else None
         item = event.get("item") or {}
-        if value is None or item.get("type") != "message" or not event.get("user"):
+        if (value is None and step is None) or item.get("type") != "message" or not event.get("user"):
             return
+        if event["user"] == context.get("bot_user_id"):
+            return  # our own reactions
         if not await channels.claim_event(self.services.db, platform=PLATFORM, event_id=body["event_id"]):
             return
         user = await self._user(event["user"])
-        answer_ref = ref(item["channel"], item["ts"])
-        if event["type"] == "reaction_added":
-            await channels.vote_by_ref(
-                self.services.db, platform=PLATFORM, platform_ref=answer_ref, user=user, value=value
+        item_ref = ref(item["channel"], item["ts"])
+        if step is not None:
+            await self._on_page_reaction(item["channel"], item["ts"], name, user)
+        elif value is not None and added:
+            message_id = await channels.vote_by_ref(
+                self.services.db, platform=PLATFORM, platform_ref=item_ref, user=user, value=value
             )
-        else:
+            if message_id is not None and value == -1:
+                await channels.offer_human(self.services, message_id=message_id, sink_for=self._offer_sink)
+        elif value is not None:
             await channels.withdraw_by_ref(
-                self.services.db, platform=PLATFORM, platform_ref=answer_ref, user=user, value=value
+                self.services.db, platform=PLATFORM, platform_ref=item_ref, user=user, value=value
             )
+
+    async def _on_page_reaction(self, channel: str, ts: str, name: str, user: UserRef) -> None:
+        if self.services.escalation is None:
+            return
+        reply = await react_on_page(
+            self.services.escalation,
+            platform=PLATFORM,
+            platform_ref=ref(channel, ts),
+            reaction=name,
+            by=user.display_name or user.external_id,
+            lang=self.services.settings.answer.default_lang,
+        )
+        if reply is not None:  # said in the page's thread, as after a button press
+            await call(
+                "chat.postMessage",
+                lambda: self.client.chat_postMessage(channel=channel, thread_ts=ts, text=reply),
+            )
+
+    def _offer_sink(self, offer: HumanOffer) -> SlackSink:
+        """The answer's thread (or the DM itself, for a DM's top-level conversation)."""
+        key = offer.session
+        thread = None if key.thread == key.channel else key.thread
+        answer_ts = offer.answer_ref.split(":", 1)[1] if offer.answer_ref else key.thread
+        return SlackSink(self.client, key.channel, thread, answer_ts, self.caps)
 
     async def _on_button(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -255,6 +293,8 @@ class SlackChannel:
             log.info("slack.vote_refused", code=exc.code)
             return
         log.info("slack.button_vote", message_id=message_id, value=value, source=str(VoteSource.BUTTON))
+        if value == -1:
+            await channels.offer_human(self.services, message_id=message_id, sink_for=self._offer_sink)
 
     async def _on_lifecycle(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Acknowledge / Resolve on a page posted in a target channel."""

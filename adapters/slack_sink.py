@@ -35,6 +35,7 @@ def capabilities(edit_interval: float) -> Capabilities:
         min_edit_interval=edit_interval,
         ack="placeholder",
         can_lookup=True,
+        buttons=True,
     )
 
 
@@ -69,24 +70,23 @@ def blocks(draft: Draft) -> list[dict[str, Any]]:
         chunk = sections[start : start + SECTIONS_PER_MESSAGE]
         body = [{"type": "section", "text": {"type": "mrkdwn", "text": s}} for s in chunk]
         messages.append({"text": chunk[0][:300], "blocks": body})
-    if draft.final and draft.controls and draft.message_id is not None:
-        messages[-1]["blocks"].append(controls(draft.message_id, draft.lang))
+    if draft.final and (draft.controls or draft.offer_human) and draft.message_id is not None:
+        messages[-1]["blocks"].append(controls(draft.message_id, draft.lang, human_only=not draft.controls))
     return messages
 
 
-def controls(message_id: int, lang: Literal["ru", "en"]) -> dict[str, Any]:
+def controls(message_id: int, lang: Literal["ru", "en"], *, human_only: bool = False) -> dict[str, Any]:
+    """The buttons under an answer (👍, 👎, call a human), or only "call a human" (the offer after a 👎)."""
+
     def button(action: str, key: str) -> dict[str, Any]:
         text = {"type": "plain_text", "text": t(key, lang), "emoji": True}
         return {"type": "button", "action_id": action, "value": str(message_id), "text": text}
 
+    votes = [] if human_only else [button(ACTION_UP, "button_up"), button(ACTION_DOWN, "button_down")]
     return {
         "type": "actions",
         "block_id": "opora",
-        "elements": [
-            button(ACTION_UP, "button_up"),
-            button(ACTION_DOWN, "button_down"),
-            button(ACTION_HUMAN, "button_human"),
-        ],
+        "elements": [*votes, button(ACTION_HUMAN, "button_human")],
     }
 
 

@@ -1,4 +1,5 @@
-"""aiogram handlers: who is spoken to, which session a message belongs to, votes and buttons.
+"""aiogram handlers: who is spoken to, which session a message belongs to, votes and buttons, and ✅ (👌) /
+👀 reactions on on-call pages.
 
 Sessions: a private chat is one session (``new`` starts a fresh one); in a forum, a topic
 (``message_thread_id``); in other groups, the reply chain's root: the question that first mentioned the
@@ -24,6 +25,7 @@ from adapters.channels import (
     chat_key,
     claim_event,
     handle_message,
+    offer_human,
     press_vote,
     reaction_value,
     request_human,
@@ -32,9 +34,12 @@ from adapters.channels import (
     vote_by_ref,
 )
 from adapters.formatting import TELEGRAM_LIMIT
+from adapters.rendering import StreamRenderer
 from adapters.telegram_sink import TelegramSink, ref_of
 from bot.commands import COMMANDS
 from bot.errors import NotFound
+from bot.escalation.offer import HumanOffer
+from bot.escalation.reactions import lifecycle_step, react_on_page
 from bot.services import Services
 from bot.texts import t
 from bot.types import Incoming, Lang, Platform, SessionKey, UserRef
@@ -234,18 +239,25 @@ def build_router(ctx: TelegramContext) -> Router:
         await _answer(ctx, bot, message, key, question, update_event_id(ctx, data), mentioned)
 
     @router.message_reaction()
-    async def reaction(event: MessageReactionUpdated) -> None:
-        value = _reaction_vote(event)
-        if value is None or event.user is None:
+    async def reaction(event: MessageReactionUpdated, bot: Bot) -> None:
+        if event.user is None:
             return
         ref = ref_of(event.chat.id, event.message_id)
+        steps = _lifecycle_reactions(event)
+        if steps:  # ✅ (👌) / 👀 on a page in the on-call chat (several reactions may come in one update)
+            await _page_reaction(ctx, bot, event, steps)
+        value = _reaction_vote(event)
+        if value is None:
+            return
         found = await vote_by_ref(
             db, platform=PLATFORM, platform_ref=ref, user=user_ref(event.user), value=value
         )
         log.info("telegram.reaction", answer=found, value=value)
+        if found is not None and value == -1:
+            await offer_human(ctx.services, message_id=found, sink_for=_offer_sink(bot))
 
     @router.callback_query(F.data.startswith("v:"))
-    async def vote_button(query: CallbackQuery) -> None:
+    async def vote_button(query: CallbackQuery, bot: Bot) -> None:
         _, message_id, pressed = (query.data or "").split(":")
         user, lang = user_ref(query.from_user), user_lang(query.from_user)
         clicked = query.message
@@ -263,6 +275,8 @@ def build_router(ctx: TelegramContext) -> Router:
             await query.answer(text=exc.message(lang))
             return
         await query.answer(text=t("vote_recorded" if value else "vote_withdrawn", lang))
+        if value == -1:
+            await offer_human(ctx.services, message_id=int(message_id), sink_for=_offer_sink(bot))
 
     @router.callback_query(F.data.startswith("opora_esc_"))
     async def lifecycle_button(query: CallbackQuery) -> None:
@@ -283,8 +297,12 @@ def build_router(ctx: TelegramContext) -> Router:
         msg = query.message
         if not raw.isdigit() or not isinstance(msg, Message):
             return
-        # the answer id in the button must be the answer posted as the clicked message (no forged escalations)
+        # the answer id in the button must be the answer posted as the clicked message, or the answer our
+        # offer after a 👎 replies to (no forged escalations)
         posted = await answer_for_ref(db, platform=PLATFORM, platform_ref=ref_of(msg.chat.id, msg.message_id))
+        if posted != int(raw) and msg.reply_to_message is not None:
+            replied = ref_of(msg.chat.id, msg.reply_to_message.message_id)
+            posted = await answer_for_ref(db, platform=PLATFORM, platform_ref=replied)
         key = await session_of_answer(db, message_id=int(raw)) if posted == int(raw) else None
         if key is None:
             log.warning("telegram.human_mismatch", message_id=raw)
@@ -297,6 +315,50 @@ def build_router(ctx: TelegramContext) -> Router:
         await request_human(ctx.services, incoming, sink)
 
     return router
+
+
+def _lifecycle_reactions(event: MessageReactionUpdated) -> list[str]:
+    """The lifecycle reactions just added (✅ / 👀). Telegram's reaction set has no ✅: 👌 stands in."""
+    old = {r.emoji for r in event.old_reaction if isinstance(r, ReactionTypeEmoji)}
+    added = [r.emoji for r in event.new_reaction if isinstance(r, ReactionTypeEmoji) and r.emoji not in old]
+    named = ["✅" if emoji == "👌" else emoji for emoji in added]
+    return sorted((e for e in named if lifecycle_step(e)), key=lambda e: lifecycle_step(e) == "resolve")
+
+
+async def _page_reaction(
+    ctx: TelegramContext, bot: Bot, event: MessageReactionUpdated, emojis: list[str]
+) -> None:
+    """Acknowledge / resolve the escalation whose page this is; say so in a reply to the page."""
+    service = ctx.services.escalation
+    if service is None or event.user is None:
+        return
+    who = event.user.full_name or str(event.user.id)
+    for emoji in emojis:  # 👀 before ✅ when both come at once
+        reply = await react_on_page(
+            service,
+            platform=PLATFORM,
+            platform_ref=ref_of(event.chat.id, event.message_id),
+            reaction=emoji,
+            by=who,
+            lang=user_lang(event.user),
+        )
+        if reply is not None:
+            sink = TelegramSink(bot, chat_id=event.chat.id, reply_to=event.message_id)
+            await StreamRenderer(
+                sink, lang=user_lang(event.user), nonce=f"page:{event.message_id}:{emoji}"
+            ).say(reply)
+
+
+def _offer_sink(bot: Bot) -> Callable[[HumanOffer], TelegramSink]:
+    """The offer replies to the answer (in its forum topic, if any): its button is checked against it."""
+
+    def sink_for(offer: HumanOffer) -> TelegramSink:
+        thread = offer.session.thread
+        topic = int(thread.split(":", 1)[1]) if thread.startswith("topic:") else None
+        reply_to = int(offer.answer_ref.rsplit(":", 1)[1]) if offer.answer_ref else None
+        return TelegramSink(bot, chat_id=int(offer.session.channel), reply_to=reply_to, thread_id=topic)
+
+    return sink_for
 
 
 def _reaction_vote(event: MessageReactionUpdated) -> Literal[-1, 0, 1] | None:

@@ -59,15 +59,19 @@ def human_data(message_id: int) -> str:
     return f"h:{message_id}"
 
 
-def feedback_keyboard(message_id: int, lang: Lang) -> InlineKeyboardMarkup:
-    """👍/👎 and "call a human" under an answer; the callback data carries the stored answer's id."""
+def feedback_keyboard(message_id: int, lang: Lang, *, human_only: bool = False) -> InlineKeyboardMarkup:
+    """👍/👎 and "call a human" under an answer (only "call a human" under the offer after a 👎); the
+    callback data carries the stored answer's id."""
+    human = [InlineKeyboardButton(text=t("button_human", lang), callback_data=human_data(message_id))]
+    if human_only:
+        return InlineKeyboardMarkup(inline_keyboard=[human])
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(text=t("button_up", lang), callback_data=vote_data(message_id, 1)),
                 InlineKeyboardButton(text=t("button_down", lang), callback_data=vote_data(message_id, -1)),
             ],
-            [InlineKeyboardButton(text=t("button_human", lang), callback_data=human_data(message_id))],
+            human,
         ]
     )
 
@@ -112,6 +116,7 @@ class TelegramSink:
             dialect="telegram",
             min_edit_interval=edit_interval,
             ack="placeholder",
+            buttons=True,
         )
         self.api_calls = 0
 
@@ -119,9 +124,9 @@ class TelegramSink:
         parts = telegram_parts(draft, self.capabilities.max_len)
         if not draft.final:
             return [TelegramPayload(parts[0])]  # while streaming, the first message shows what fits
-        markup = (
-            feedback_keyboard(draft.message_id, draft.lang) if draft.controls and draft.message_id else None
-        )
+        markup = None
+        if (draft.controls or draft.offer_human) and draft.message_id:
+            markup = feedback_keyboard(draft.message_id, draft.lang, human_only=not draft.controls)
         return [TelegramPayload(p, markup if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
 
     async def react(self, name: Literal["eyes"]) -> None:

@@ -17,6 +17,15 @@ TEXTS: dict[str, dict[Lang, str]] = {
         "ru": "Я не нашёл ответа в документации и не буду гадать. "
         "Позвать человека? Напишите «человек» или нажмите кнопку.",
     },
+    # After a 👎 on an abstained answer: an offer only; it must never read as if someone was called.
+    "human_offer_button": {
+        "en": "Sorry this did not help. Shall I call a human? Press “Call a human”.",
+        "ru": "Жаль, что ответ не помог. Позвать человека? Нажмите «Позвать человека».",
+    },
+    "human_offer_command": {
+        "en": "Sorry this did not help. Shall I call a human? Reply “human” in this thread.",
+        "ru": "Жаль, что ответ не помог. Позвать человека? Напишите «человек» в этой ветке.",
+    },
     # Paging: what the user is told is the result, never the intent (a page is "sent" only once accepted).
     "incident_paged": {
         "en": "This looks like an incident: I paged {who}, who will reply in this thread.",

@@ -156,19 +156,33 @@ def golden_core_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
 
 
 @pytest.fixture
-async def core(golden_core_dir: tuple[Path, Path], tmp_path: Path):
-    """Real ``Services`` (engine, commands, db, index) over the indexed sample subset, private to the test."""
+async def core_factory(golden_core_dir: tuple[Path, Path], tmp_path: Path):
+    """Makes real ``Services`` over the indexed sample subset with settings ``overrides`` (e.g. paging
+    targets), each private to the test; all are closed after it."""
     import shutil
 
     from bot.app import close_services
 
     data_src, kb = golden_core_dir
-    data = tmp_path / "data"
-    # the onnx embedder's built graph is not copied: the process already holds it loaded
-    shutil.copytree(data_src, data, ignore=shutil.ignore_patterns("models"))
-    services = await build_core(data, kb, ingest=False)
-    services.index.finish()
+    made = []
+
+    async def make(**overrides: object):
+        data = tmp_path / ("data" if not made else f"data{len(made)}")
+        # the onnx embedder's built graph is not copied: the process already holds it loaded
+        shutil.copytree(data_src, data, ignore=shutil.ignore_patterns("models"))
+        services = await build_core(data, kb, ingest=False, **overrides)
+        services.index.finish()
+        made.append(services)
+        return services
+
     try:
-        yield services
+        yield make
     finally:
-        await close_services(services)
+        for services in made:
+            await close_services(services)
+
+
+@pytest.fixture
+async def core(core_factory):
+    """Real ``Services`` (engine, commands, db, index) over the indexed sample subset, private to the test."""
+    return await core_factory()

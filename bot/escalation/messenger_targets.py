@@ -1,8 +1,11 @@
 """Messenger paging targets: a post in a Slack / Telegram / Mattermost channel (or a user's DM).
 
 The page mentions the person on call, links the thread and carries Acknowledge / Resolve buttons; the
-messenger adapters route those presses (and ✅ / 👀 reactions on the page) to the lifecycle. Each speaks
-the messenger's HTTP API with the bot token from that messenger's settings.
+messenger adapters route those presses (and ✅ / 👀 reactions on the page, ``bot.escalation.reactions``)
+to the lifecycle. Each speaks the messenger's HTTP API with the bot token from that messenger's settings.
+A posted page's ``result`` keeps ``platform_ref``, the message's id in the form the adapter uses for
+``messages.platform_ref`` (Slack ``channel:ts``, Telegram ``chat_id:message_id``, Mattermost the post
+id), so a reaction on the page finds its escalation.
 """
 
 from __future__ import annotations
@@ -88,7 +91,9 @@ class SlackTarget:
         if not body.get("ok"):
             error = str(body.get("error"))
             return SendResult(False, retry=error not in _PERMANENT_SLACK, detail=error)
-        return SendResult(True, detail="ok", result={"channel": body.get("channel"), "ts": body.get("ts")})
+        channel, ts = body.get("channel"), body.get("ts")
+        ref = f"{channel}:{ts}"
+        return SendResult(True, detail="ok", result={"channel": channel, "ts": ts, "platform_ref": ref})
 
 
 class TelegramTarget:
@@ -136,10 +141,13 @@ class TelegramTarget:
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         if r.status_code == 200 and body.get("ok"):
             msg = body.get("result", {})
+            # the numeric chat id, also when the channel is configured as @username (reactions carry it)
+            chat_id = (msg.get("chat") or {}).get("id", self.settings.channel)
+            ref = f"{chat_id}:{msg.get('message_id')}"
             return SendResult(
                 True,
                 detail="ok",
-                result={"chat_id": self.settings.channel, "message_id": msg.get("message_id")},
+                result={"chat_id": chat_id, "message_id": msg.get("message_id"), "platform_ref": ref},
             )
         return SendResult(
             False, retry=r.status_code == 429 or r.status_code >= 500, detail=f"HTTP {r.status_code}"
@@ -217,7 +225,8 @@ class MattermostTarget:
         except httpx.HTTPError as exc:
             return SendResult(False, retry=True, detail=type(exc).__name__)
         if r.status_code in (200, 201):
-            return SendResult(True, detail="ok", result={"post_id": r.json().get("id")})
+            post_id = r.json().get("id")
+            return SendResult(True, detail="ok", result={"post_id": post_id, "platform_ref": post_id})
         return SendResult(
             False, retry=r.status_code == 429 or r.status_code >= 500, detail=f"HTTP {r.status_code}"
         )

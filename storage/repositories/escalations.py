@@ -405,6 +405,26 @@ async def outbox_of(session: AsyncSession, *, escalation_id: int) -> list[Outbox
     return list(found.scalars())
 
 
+async def escalation_of_page(session: AsyncSession, *, kind: str, platform_ref: str) -> int | None:
+    """The escalation whose messenger page (a trigger or re-page of ``kind``) was posted as ``platform_ref``.
+
+    The ref is in the sent row's ``result`` (``bot.escalation.messenger_targets``); the JSON lookup
+    works on SQLite and PostgreSQL alike, and the rows are narrowed to sent pages of one messenger first.
+    """
+    found = await session.execute(
+        select(OutboxItem.escalation_id)
+        .where(
+            OutboxItem.kind == kind,
+            OutboxItem.status == "sent",
+            OutboxItem.action.in_(("trigger", "repage")),
+            OutboxItem.result["platform_ref"].as_string() == platform_ref,
+        )
+        .order_by(OutboxItem.id.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
 async def get_outbox_item(session: AsyncSession, *, item_id: int) -> OutboxItem | None:
     return await session.get(OutboxItem, item_id, populate_existing=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -77,17 +78,26 @@ class HttpSlack:
         return await self.client.post("/slack/events", content=body, headers=headers)
 
 
-@pytest.fixture
-async def http_slack(core: Services, slack_fake: FakeSlackServer) -> AsyncIterator[HttpSlack]:
+@contextlib.asynccontextmanager
+async def open_http_slack(core: Services, slack_fake: FakeSlackServer) -> AsyncIterator[HttpSlack]:
+    """The adapter in HTTP mode over ``core``, mounted on its own FastAPI app."""
     channel = SlackChannel(core, slack_settings(slack_fake, "http"))
     api = FastAPI()
     assert channel.router is not None
     api.include_router(channel.router)
     await channel.start()
     transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://opora.test") as client:
-        yield HttpSlack(channel, client)
-    await channel.stop()
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://opora.test") as client:
+            yield HttpSlack(channel, client)
+    finally:
+        await channel.stop()
+
+
+@pytest.fixture
+async def http_slack(core: Services, slack_fake: FakeSlackServer) -> AsyncIterator[HttpSlack]:
+    async with open_http_slack(core, slack_fake) as slack:
+        yield slack
 
 
 @pytest.fixture

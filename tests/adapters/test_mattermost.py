@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from adapters.mattermost import MattermostChannel
 from bot.config import MattermostSettings
+from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Feedback, Message
 from tests.adapters.tg_updates import until
 from tests.fakes.mattermost_server import FakeMattermostServer
@@ -32,21 +34,30 @@ async def fake() -> AsyncIterator[FakeMattermostServer]:
     await server.close()
 
 
-@pytest.fixture
-async def mm(core, fake) -> AsyncIterator[MattermostChannel]:
+@contextlib.asynccontextmanager
+async def open_mm(core, fake, *, buttons: bool = True) -> AsyncIterator[MattermostChannel]:
+    """The channel over ``core``; ``buttons=False``: no action URL/token, so posts carry no buttons."""
     settings = MattermostSettings(
         url=fake.url,
         token=fake.token,
-        action_token=ACTION_TOKEN,
-        action_url="http://opora/mattermost/actions",
+        action_token=ACTION_TOKEN if buttons else None,
+        action_url="http://opora/mattermost/actions" if buttons else None,
         edit_interval=0.05,
         reconnect_max=0.2,
     )
     channel = MattermostChannel(core, settings)
     channel.client.reconnect_min = 0.05
     await channel.start()
-    yield channel
-    await channel.stop()
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+
+
+@pytest.fixture
+async def mm(core, fake) -> AsyncIterator[MattermostChannel]:
+    async with open_mm(core, fake) as channel:
+        yield channel
 
 
 @pytest.fixture
@@ -253,3 +264,73 @@ async def test_post_text_posts_a_plain_message_to_a_channel(mm, fake) -> None:
     ref = await mm.post_text("docs-channel", "Documentation gaps, last 7 days")  # the gaps digest
     post = fake.posts[ref]
     assert post.channel_id == "docs-channel" and post.message == "Documentation gaps, last 7 days"
+
+
+# --- on call: reactions on a page drive the lifecycle; a 👎 on an abstain offers a human -------------------
+
+ONCALL = "opschannel0000000000000000"
+INCIDENT = "prod is down: checkout returns 500 for every customer since 10:00, please help"
+
+
+@pytest.fixture
+async def oncall(core_factory, fake) -> AsyncIterator[tuple[Any, MattermostChannel]]:
+    """A core that pages the on-call channel through the fake server, and the channel over it."""
+    core = await core_factory(
+        mattermost={"url": fake.url, "token": fake.token},
+        escalation={
+            "targets": [{"kind": "mattermost", "channel": ONCALL}],
+            "rotations": [{"people": [{"name": "Anna", "mattermost": "anna"}], "start": "2026-01-05"}],
+        },
+    )
+    async with open_mm(core, fake) as channel:
+        yield core, channel
+
+
+async def test_reactions_on_a_page_acknowledge_then_resolve(oncall, fake):
+    core, mm = oncall
+    fake.users["user0000000000000000000007"] = {"username": "anna"}
+    root = await ask(fake, mm, INCIDENT)
+    [answer] = await answered(fake, mm, root)
+    assert "I paged Anna" in answer.message
+    [page] = [p for p in fake.posts.values() if p.channel_id == ONCALL and not p.root_id]
+
+    async def state() -> tuple[str, str | None, str | None]:
+        async with core.db.session() as s:
+            row = (await s.execute(select(EscalationRow))).scalar_one()
+        return row.state, row.acknowledged_by, row.resolved_by
+
+    await fake.react(user_id=USER, post_id=answer.id, emoji="white_check_mark")  # not a page: nothing
+    await fake.react(user_id="user0000000000000000000007", post_id=page.id, emoji="eyes")
+    await settled(fake, mm)
+    assert await state() == ("acknowledged", "anna", None)
+    await fake.react(user_id="user0000000000000000000008", post_id=page.id, emoji="white_check_mark")
+    await fake.react(user_id="user0000000000000000000008", post_id=page.id, emoji="eyes")
+    await settled(fake, mm)
+    # a reactor the server cannot describe is named by their id
+    assert await state() == ("resolved", "anna", "user0000000000000000000008")
+    assert [p.message for p in fake.bot_posts(page.id)] == [
+        "Acknowledged by anna.",
+        "Resolved by user0000000000000000000008.",
+    ]
+
+
+async def test_thumbs_down_on_an_abstained_answer_offers_the_command_without_buttons(core, fake):
+    async with open_mm(core, fake, buttons=False) as mm:
+        root = await ask(fake, mm, "What is the lunch menu in the canteen on Friday?")
+        await until(
+            lambda: [p for p in fake.bot_posts(root.id) if "did not find" in p.message], "the abstain"
+        )
+        await settled(fake, mm)
+        [answer] = fake.bot_posts(root.id)
+        await fake.react(user_id=USER, post_id=answer.id, emoji="-1")
+        await fake.react(user_id="user0000000000000000000002", post_id=answer.id, emoji="-1")
+        await settled(fake, mm)
+        [offer] = [p for p in fake.bot_posts(root.id) if p.id != answer.id]
+        assert offer.message == "Sorry this did not help. Shall I call a human? Reply “human” in this thread."
+        assert not offer.props
+        await ask(fake, mm, "human", root_id=root.id, mention=False)  # what the offer says to do
+        await until(
+            lambda: [p for p in fake.bot_posts(root.id) if "could not call" in p.message], "escalation"
+        )
+        await settled(fake, mm)
+        assert len(fake.bot_posts(root.id)) == 3

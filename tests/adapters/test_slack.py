@@ -7,13 +7,15 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from adapters.slack import SlackChannel
 from bot.generation import GenerationDone, GenerationRequest, TextDelta
 from bot.services import Services
+from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Feedback, Message
-from tests.adapters.conftest import SIGNING_SECRET, HttpSlack, wait_for
+from tests.adapters.conftest import SIGNING_SECRET, HttpSlack, open_http_slack, wait_for
 from tests.fakes.slack_server import BOT_USER, FakeSlackServer, block_action, event, form
 
 CHANNEL = "C0001"
@@ -38,9 +40,9 @@ def reply(ts: str, thread_ts: str, text: str, user: str = "U1") -> dict[str, Any
             "thread_ts": thread_ts, "channel": CHANNEL}  # fmt: skip
 
 
-def reaction(kind: str, name: str, item_ts: str, user: str = "U1") -> dict[str, Any]:
+def reaction(kind: str, name: str, item_ts: str, user: str = "U1", channel: str = CHANNEL) -> dict[str, Any]:
     return {"type": kind, "user": user, "reaction": name, "event_ts": "1.0",
-            "item": {"type": "message", "channel": CHANNEL, "ts": item_ts}}  # fmt: skip
+            "item": {"type": "message", "channel": channel, "ts": item_ts}}  # fmt: skip
 
 
 def finished(fake: FakeSlackServer, thread_ts: str) -> list[Any]:
@@ -278,3 +280,108 @@ async def test_human_takeover_in_an_escalated_thread(http_slack: HttpSlack, slac
 
 async def _has(found: Any, kind: str, count: int = 1) -> bool:
     return (await found).count(kind) >= count
+
+
+# --- on call: reactions on a page drive the lifecycle; a 👎 on an abstain offers a human -------------------
+
+ONCALL = "COPS"
+OFF_TOPIC = "What is the lunch menu in the canteen on Friday?"  # not in the docs: the answer abstains
+
+
+@pytest.fixture
+async def oncall(core_factory: Any, slack_fake: FakeSlackServer) -> AsyncIterator[tuple[Services, HttpSlack]]:
+    """A core that pages the #ops channel (COPS) through the fake Slack, and the adapter over it."""
+    core = await core_factory(
+        slack={"bot_token": "xoxb-test-token", "api_url": slack_fake.api_url},
+        escalation={
+            "targets": [{"kind": "slack", "channel": ONCALL}],
+            "rotations": [{"people": [{"name": "Anna", "slack": "UANNA"}], "start": "2026-01-05"}],
+        },
+    )
+    async with open_http_slack(core, slack_fake) as slack:
+        yield core, slack
+
+
+async def test_reactions_on_a_page_acknowledge_then_resolve(
+    oncall: tuple[Services, HttpSlack], slack_fake: FakeSlackServer
+) -> None:
+    core, slack = oncall
+    await slack.deliver(mention("800.000001", INCIDENT))
+    (answer,) = await answered(slack_fake, "800.000001")
+    assert "I paged Anna" in answer.text
+    (page,) = slack_fake.messages(ONCALL)
+    assert "<@UANNA>" in page.text
+
+    def said_on_page() -> list[str]:
+        return [m.text for m in slack_fake.messages(ONCALL, page.ts)]
+
+    # a ✅ on something that is not a page (the answer in the asker's thread) is not a lifecycle step
+    await slack.deliver(reaction("reaction_added", "white_check_mark", answer.ts, user="U1"))
+    await slack.deliver(reaction("reaction_added", "eyes", page.ts, user="U2", channel=ONCALL))
+    await wait_for(lambda: said_on_page(), what="the acknowledgement in the page's thread")
+    (row,) = await rows(core, EscalationRow)
+    assert (row.state, row.acknowledged_by) == ("acknowledged", "User U2")
+
+    resolve = reaction("reaction_added", "white_check_mark", page.ts, user="U3", channel=ONCALL)
+    await slack.deliver(resolve, event_id="EvResolve")
+    await slack.deliver(resolve, event_id="EvResolve", retry_num=1)  # Slack retrying the delivery
+    await slack.deliver(reaction("reaction_added", "eyes", page.ts, user="U4", channel=ONCALL))
+    await wait_for(lambda: len(said_on_page()) >= 2, what="the resolution in the page's thread")
+    await asyncio.sleep(0)
+    (row,) = await rows(core, EscalationRow)
+    assert (row.state, row.resolved_by, row.acknowledged_by) == ("resolved", "User U3", "User U2")
+    assert said_on_page() == ["Acknowledged by User U2.", "Resolved by User U3."]  # once each, no noise
+    assert not [m for m in slack_fake.messages(CHANNEL, "800.000001") if "Resolved" in m.text]
+
+
+def offers(fake: FakeSlackServer, thread_ts: str) -> list[Any]:
+    """Bot messages in the thread carrying only the "call a human" button (the offer after a 👎)."""
+
+    def buttons(m: Any) -> list[str]:
+        return [e["action_id"] for e in m.blocks[-1].get("elements", [])] if m.blocks else []
+
+    return [m for m in fake.messages(CHANNEL, thread_ts) if buttons(m) == ["opora_human"]]
+
+
+async def test_thumbs_down_on_an_abstained_answer_offers_a_human_once(
+    http_slack: HttpSlack, slack_fake: FakeSlackServer, core: Services
+) -> None:
+    await http_slack.deliver(mention("810.000001", OFF_TOPIC))
+    (answer,) = await answered(slack_fake, "810.000001")
+    assert "did not find" in answer.text
+    message_id = next(m.id for m in await rows(core, Message) if m.kind == "answer")
+    await http_slack.deliver(reaction("reaction_added", "-1", answer.ts))
+    (offer,) = await wait_for(lambda: offers(slack_fake, "810.000001"), what="the offer")
+    assert "Shall I call a human? Press “Call a human”" in offer.text
+    assert not re.search(r"paged|called|calling", offer.text, re.IGNORECASE)  # an offer, not a claim
+    assert offer.blocks[-1]["elements"][0]["value"] == str(message_id)
+
+    # another 👎 on the same answer (the button, another user's reaction) offers nothing more
+    async def press(action_id: str, message_ts: str, user: str) -> None:
+        payload = block_action(user=user, channel=CHANNEL, message_ts=message_ts, thread_ts="810.000001",
+                               action_id=action_id, value=str(message_id))  # fmt: skip
+        assert (await http_slack.post(form(payload), "application/x-www-form-urlencoded")).status_code == 200
+
+    await press("opora_vote_down", answer.ts, "U2")
+    await http_slack.deliver(reaction("reaction_added", "-1", answer.ts, user="U3"))
+    await wait_for(lambda: _count_votes(core, 3), what="three 👎")
+    # the offer's button goes the same way as the button under the answer
+    await press("opora_human", offer.ts, "U1")
+    thread = slack_fake.messages
+    await wait_for(lambda: [m for m in thread(CHANNEL, "810.000001") if "could not call" in m.text],
+                   what="the escalation's honest reply")  # fmt: skip
+    assert len(offers(slack_fake, "810.000001")) == 1
+
+
+async def test_thumbs_down_on_a_real_answer_offers_nothing(
+    http_slack: HttpSlack, slack_fake: FakeSlackServer, core: Services
+) -> None:
+    await http_slack.deliver(mention("820.000001"))
+    (answer,) = await answered(slack_fake, "820.000001")
+    await http_slack.deliver(reaction("reaction_added", "-1", answer.ts))
+    await wait_for(lambda: _is(vote_of(core), -1), what="the 👎")
+    assert not offers(slack_fake, "820.000001") and len(slack_fake.messages(CHANNEL, "820.000001")) == 1
+
+
+async def _count_votes(core: Services, count: int) -> bool:
+    return len([v for v in await rows(core, Feedback) if v.value == -1]) >= count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,7 @@ from adapters.formatting import TELEGRAM_LIMIT
 from adapters.telegram import TelegramChannel
 from adapters.telegram_sink import TelegramSink
 from bot.config import TelegramSettings
+from storage.escalation_models import EscalationRow
 from storage.models import Conversation, Feedback, Message, ProcessedEvent
 from tests.adapters import tg_updates as tg
 from tests.adapters.tg_updates import until
@@ -65,14 +67,22 @@ class Webhook:
         await self.channel.idle()
 
 
-@pytest.fixture
-async def hook(core, fake) -> AsyncIterator[Webhook]:
+@contextlib.asynccontextmanager
+async def open_hook(core, fake) -> AsyncIterator[Webhook]:
     channel = TelegramChannel(core, settings(fake))
     await channel.start()
     webhook = Webhook(channel)
-    yield webhook
-    await webhook.http.aclose()
-    await channel.stop()
+    try:
+        yield webhook
+    finally:
+        await webhook.http.aclose()
+        await channel.stop()
+
+
+@pytest.fixture
+async def hook(core, fake) -> AsyncIterator[Webhook]:
+    async with open_hook(core, fake) as webhook:
+        yield webhook
 
 
 def answered(fake: FakeTelegramServer, question_id: int) -> list[Any]:
@@ -321,3 +331,97 @@ async def test_post_text_sends_a_plain_message_to_a_chat(core, fake) -> None:
         await channel.stop()
     [sent] = fake.sent(-100123)
     assert sent.text == "Documentation gaps, last 7 days" and str(sent.message_id) == ref
+
+
+# --- on call: reactions on a page drive the lifecycle; a 👎 on an abstain offers a human -------------------
+
+ONCALL_CHAT = -100777
+INCIDENT = "prod is down: checkout returns 500 for every customer since 10:00, please help"
+
+
+@pytest.fixture
+async def oncall(core_factory, fake) -> AsyncIterator[tuple[Any, Webhook]]:
+    """A core that pages the on-call group through the fake Bot API, and the adapter over it."""
+    core = await core_factory(
+        telegram={"bot_token": fake.token, "api_url": fake.url},
+        escalation={
+            "targets": [{"kind": "telegram", "channel": str(ONCALL_CHAT)}],
+            "rotations": [{"people": [{"name": "Anna", "telegram": "anna_oncall"}], "start": "2026-01-05"}],
+        },
+    )
+    async with open_hook(core, fake) as webhook:
+        yield core, webhook
+
+
+async def escalation_row(core) -> EscalationRow:
+    async with core.db.session() as s:
+        return (await s.execute(select(EscalationRow))).scalar_one()
+
+
+async def test_reactions_on_a_page_acknowledge_then_resolve(oncall, fake):
+    core, hook = oncall
+    question = tg.message(INCIDENT)
+    await hook.deliver(tg.update(question))
+    [answer] = answered(fake, question["message_id"])
+    assert "I paged Anna" in answer.text
+    [page] = fake.sent(ONCALL_CHAT)
+    assert "@anna_oncall" in page.text
+
+    def replies_to_page() -> list[str]:
+        return [m.text for m in fake.sent(ONCALL_CHAT) if m.reply_to == page.message_id]
+
+    await hook.deliver(tg.reaction(42, answer.message_id, [], ["👀"]))  # not a page: nothing happens
+    await hook.deliver(tg.reaction(ONCALL_CHAT, page.message_id, [], ["👀"], uid=7))
+    row = await escalation_row(core)
+    assert (row.state, row.acknowledged_by) == ("acknowledged", "User7")
+    assert replies_to_page() == ["Acknowledged by User7."]
+    # Telegram's reaction set has no ✅: 👌 stands in for it; a repeated update changes nothing
+    resolve = tg.reaction(ONCALL_CHAT, page.message_id, ["👀"], ["👀", "👌"], uid=8)
+    await hook.deliver(resolve)
+    await hook.deliver(resolve)
+    await hook.deliver(tg.reaction(ONCALL_CHAT, page.message_id, [], ["👀"], uid=9))
+    row = await escalation_row(core)
+    assert (row.state, row.resolved_by, row.acknowledged_by) == ("resolved", "User8", "User7")
+    assert replies_to_page() == ["Acknowledged by User7.", "Resolved by User8."]
+
+
+def offers(fake: FakeTelegramServer, answer_id: int) -> list[Any]:
+    """Bot messages replying to the answer with only the "call a human" button (the offer after a 👎)."""
+    return [
+        m for m in fake.sent()
+        if m.reply_to == answer_id and m.reply_markup
+        and [b["callback_data"][:2] for row in m.reply_markup["inline_keyboard"] for b in row] == ["h:"]
+    ]  # fmt: skip
+
+
+async def test_thumbs_down_on_an_abstained_answer_offers_a_human_once(hook, fake, core):
+    question = tg.message("где заказать новый ноутбук для стажёра?", sender=tg.user(lang="ru"))
+    await hook.deliver(tg.update(question))
+    [answer] = answered(fake, question["message_id"])
+    assert "не нашёл" in answer.text
+    down = answer.reply_markup["inline_keyboard"][0][1]["callback_data"]
+    await hook.deliver(tg.callback(down, 42, answer.message_id, lang="ru"))
+    [offer] = offers(fake, answer.message_id)
+    assert offer.text == "Жаль, что ответ не помог. Позвать человека? Нажмите «Позвать человека»."
+    assert offer.reply_markup["inline_keyboard"][0][0]["text"] == "Позвать человека"
+    # a 👎 reaction from someone else on the same answer: no second offer
+    await hook.deliver(tg.reaction(42, answer.message_id, [], ["👎"], uid=43))
+    assert len(offers(fake, answer.message_id)) == 1
+    # the offer's button escalates like the one under the answer (it is checked against the answer replied to)
+    human = offer.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    await hook.deliver(tg.callback(human, 42, offer.message_id, reply_to=question["message_id"], lang="ru"))
+    async with core.db.session() as s:  # the id in the button must match the answer the message replies to
+        assert (await s.execute(select(EscalationRow))).first() is None
+    await hook.deliver(tg.callback(human, 42, offer.message_id, reply_to=answer.message_id, lang="ru"))
+    assert any("Позвать человека не удалось" in m.text for m in fake.sent() if m.reply_to == offer.message_id)
+    assert (await escalation_row(core)).trigger == "user_request"
+
+
+async def test_thumbs_down_on_a_real_answer_offers_nothing(hook, fake, core):
+    question = tg.message(ROLLBACK)
+    await hook.deliver(tg.update(question))
+    [answer] = answered(fake, question["message_id"])
+    await hook.deliver(tg.reaction(42, answer.message_id, [], ["👎"]))
+    async with core.db.session() as s:
+        assert [f.value for f in (await s.execute(select(Feedback))).scalars()] == [-1]
+    assert not offers(fake, answer.message_id) and len(fake.sent()) == 1

@@ -92,14 +92,16 @@ def reaction(chat_id: int, message_id: int, old: list[str], new: list[str], uid:
     )
 
 
-def callback(data: str, chat_id: int, message_id: int, uid: int = 42) -> dict[str, Any]:
+def callback(
+    data: str, chat_id: int, message_id: int, uid: int = 42, *, reply_to: int | None = None, lang: str = "en"
+) -> dict[str, Any]:
+    """A button press on the bot's message ``message_id`` (which replies to ``reply_to``, if given)."""
+    chat_type = "private" if chat_id > 0 else "supergroup"
+    pressed = bot_message(chat_id, message_id, chat_type)
+    if reply_to is not None:
+        pressed["reply_to_message"] = bot_message(chat_id, reply_to, chat_type)
     return update(
-        {
-            "id": str(next(_ids)),
-            "from": user(uid),
-            "chat_instance": "ci",
-            "data": data,
-            "message": {**bot_message(chat_id, message_id, "private" if chat_id > 0 else "supergroup")},
-        },
+        {"id": str(next(_ids)), "from": user(uid, lang=lang), "chat_instance": "ci", "data": data,
+         "message": pressed},
         "callback_query",
-    )
+    )  # fmt: skip

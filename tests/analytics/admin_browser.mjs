@@ -1,31 +1,9 @@
 // The admin section in Debian chromium (playwright-core) against the demo server: OPORA_URL, SHOTS_DIR.
 // Prints one JSON line of facts for the pytest wrapper; any failed expectation exits non-zero.
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { SHOTS, URL, check, run, signIn } from "./harness.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, "../../webchat/package.json"));
-const { chromium } = require("playwright-core");
-
-const URL = process.env.OPORA_URL;
-const SHOTS = process.env.SHOTS_DIR;
-mkdirSync(SHOTS, { recursive: true });
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"];
-const facts = {};
-const check = (cond, what) => { if (!cond) throw new Error(`expectation failed: ${what}`); };
-
-async function signIn(page, name) {
-  await page.goto(URL);
-  await page.getByLabel(/Name|Имя/).fill(name);
-  await page.getByRole("button", { name: /Sign in|Войти/ }).click();
-  await page.locator(".topbar").waitFor({ timeout: 15000 });
-}
-
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ARGS });
-try {
+await run(async (browser, facts) => {
   // an ordinary user sees no analytics link, and the API refuses them
   const bobCtx = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: "en-US" });
   const bob = await bobCtx.newPage();
@@ -108,7 +86,4 @@ try {
   check(facts.phone_overflow <= 1, "no horizontal scrolling on a phone");
   await mobile.screenshot({ path: `${SHOTS}/analytics-phone-ru.png`, fullPage: false });
   await phone.close();
-  console.log(JSON.stringify(facts));
-} finally {
-  await browser.close();
-}
+});

@@ -2,13 +2,15 @@
 
 ``python -m tests.analytics.demo_server --port 8766 --data /tmp/x``: the production app (``bot.app``) over
 the web chat's sample KB, ``Alice`` is a web chat admin, two prompt variants are configured, and
-``tests.analytics.seed.demo_questions`` is written before the server starts. Callers poll ``/readyz``.
+``tests.analytics.seed.demo_questions`` and three captured-answer drafts (``CAPTURED``, the review queue) are
+written before the server starts. Callers poll ``/readyz``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -17,8 +19,32 @@ from bot.app import create_app
 from bot.config import Settings
 from storage.db import Database
 from storage.models import utcnow
+from storage.repositories import escalations
 from tests.analytics.seed import demo_questions, seed
 from tests.webchat.sample import make_sample_kb
+
+# (question, answer, lang, answered by, LLM summary?): drafts as knowledge capture writes them on resolution
+CAPTURED = [
+    ("How do contractors get VPN access?",
+     "Open a ticket in #it-helpdesk with the contract number; the VPN profile arrives by e-mail.", "en",
+     "Anna", False),
+    ("Почему деплой в prod висит на шаге migrate?",
+     "Миграция ждёт блокировку таблицы: найдите долгую транзакцию в pg_stat_activity и завершите её.", "ru",
+     "Борис", True),
+    ("Can I restart the payments worker during business hours?",
+     "Only with a heads-up in #payments-oncall: in-flight jobs are retried, but twice is noisy.", "en",
+     "Chen", False),
+]  # fmt: skip
+
+
+async def seed_captured(db: Database) -> None:
+    now = utcnow()
+    for question, answer, lang, person, summarised in CAPTURED:
+        async with db.session() as s:
+            await escalations.add_captured(
+                s, escalation_id=None, question=question, answer=answer, lang=lang, answered_by=person,
+                answered_at=now - timedelta(days=2), summarised=summarised,
+            )  # fmt: skip
 
 
 def settings(data: Path) -> Settings:
@@ -36,6 +62,7 @@ async def serve(port: int, data: Path) -> None:
     db = Database(config.resolved_database_url)
     await db.migrate()
     await seed(db, demo_questions(), utcnow())
+    await seed_captured(db)
     await db.close()
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")

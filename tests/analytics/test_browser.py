@@ -1,6 +1,8 @@
 """The admin section in a real browser (Debian chromium + playwright-core) on a month of seeded data.
 
-Screenshots of the dashboard, the gaps list and the A/B page go to ``docs/screenshots/``.
+One demo server for the module; each ``*.mjs`` script drives chromium through ``harness.mjs`` and prints its
+facts. Screenshots of the dashboard, the gaps list, the A/B page and the captured-answer review go to
+``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,9 +63,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def test_admin_section_in_chromium(server: str) -> None:
+def run_script(name: str, server: str) -> dict[str, Any]:
+    """Run one browser script against ``server``; its facts (the last line it prints)."""
     result = subprocess.run(
-        ["node", str(Path(__file__).with_name("admin_browser.mjs"))],
+        ["node", str(Path(__file__).with_name(name))],
         env={**os.environ, "OPORA_URL": server, "SHOTS_DIR": str(SHOTS)},
         capture_output=True,
         text=True,
@@ -70,7 +74,11 @@ def test_admin_section_in_chromium(server: str) -> None:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_admin_section_in_chromium(server: str) -> None:
+    facts = run_script("admin_browser.mjs", server)
     assert facts["bob_api"] == 403 and facts["bob_link"] == 0
     assert facts["chunk_loaded"] and not facts["chunk_before_admin"]
     assert int(facts["telegram_questions"]) < int(facts["questions"])
@@ -78,4 +86,21 @@ def test_admin_section_in_chromium(server: str) -> None:
     assert facts["gaps"] >= 3 and facts["stored_status"] == "stopped"
     assert facts["phone_overflow"] <= 1
     for name in ("analytics-dashboard", "analytics-gaps", "analytics-ab", "analytics-phone-ru"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 10000
+
+
+def test_captured_answers_reviewed_in_chromium(server: str) -> None:
+    facts = run_script("captured_browser.mjs", server)
+    assert facts["bob_queue"] == 403
+    assert facts["drafts"] == 3 and facts["after_failure"] == 2
+    assert facts["stored_answer"] == [
+        "Open a ticket in #it-helpdesk with the contract number and your manager in CC; "
+        "the VPN profile arrives by e-mail."
+    ]
+    assert facts["empty_blocked"] and "did not answer" in facts["network_alert"]
+    assert facts["rejected"] == ["Can I restart the payments worker during business hours?"]
+    assert facts["export_has_approved"] and not facts["export_has_rejected"]
+    assert "answered by Anna" in facts["chat_answer"]
+    assert facts["ru_count"] == "На проверке: 1" and facts["phone_overflow"] <= 1
+    for name in ("captured-review", "captured-review-error", "captured-phone-ru"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10000

@@ -91,7 +91,7 @@ class FakeMattermostServer(AiohttpFake):
         self.live: _Connection | None = None
         self._authed = asyncio.Event()
         self._pending: dict[str, str] = {}
-        self.users: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}  # user id → profile fields (``username``, ``email``, …)
         self.channel_types: dict[str, str] = {}
         self.show_email = True  # System Console → Users and Teams → Show Email Address
         self.url = ""
@@ -235,10 +235,12 @@ class FakeMattermostServer(AiohttpFake):
     async def _user(self, request: web.Request) -> web.Response:
         if denied := await self._gate(request, "GET /users", {}):
             return denied
-        user = self.users.get(request.match_info["user_id"])
+        uid = request.match_info["user_id"]
+        user = self.users.get(uid)
         if user is None:
             return _error(404, "app.user.missing_account.const")
-        return web.json_response({**user, "email": user["email"] if self.show_email else ""})
+        profile = {"id": uid, "email": "", "email_verified": False, "delete_at": 0, "is_bot": False, **user}
+        return web.json_response({**profile, "email": profile["email"] if self.show_email else ""})
 
     async def _channel(self, request: web.Request) -> web.Response:
         if denied := await self._gate(request, "GET /channels", {}):

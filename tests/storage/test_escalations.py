@@ -152,3 +152,38 @@ async def test_a_summary_replaces_only_the_untouched_verbatim_draft(db):
     async with db.session() as s:
         rows = {e.id: (e.answer, e.summarised) for e in await escalations.list_captured(s)}
     assert rows == {kept.id: ("A!", False), replaced.id: ("S.", True)}
+
+
+async def test_a_page_is_found_by_the_ref_of_its_sent_message_only(db):
+    first, _ = await _open(db, await _thread(db, "1.0"))
+    second, _ = await _open(db, await _thread(db, "2.0"))
+
+    async def queue(escalation_id: int, key: str, kind: str, action: str, ref: str) -> None:
+        async with db.session() as s:
+            await escalations.enqueue(
+                s,
+                escalation_id=escalation_id,
+                dedupe_key=key,
+                target=kind,
+                kind=kind,
+                action=action,
+                payload={},
+            )
+            [item] = [
+                i for i in await escalations.outbox_of(s, escalation_id=escalation_id) if i.dedupe_key == key
+            ]
+            [claimed] = await escalations.claim_due(s, worker="w", lease=timedelta(seconds=30), ids=[item.id])
+            await escalations.mark_sent(s, item_id=claimed.id, worker="w", result={"platform_ref": ref})
+
+    await queue(first.id, "a", "slack", "trigger", "COPS:1.1")
+    await queue(second.id, "b", "slack", "repage", "COPS:2.2")  # a re-page is a page too
+    await queue(second.id, "c", "mattermost", "trigger", "COPS:3.3")
+    async with db.session() as s:
+        assert await escalations.escalation_of_page(s, kind="slack", platform_ref="COPS:1.1") == first.id
+        assert await escalations.escalation_of_page(s, kind="slack", platform_ref="COPS:2.2") == second.id
+        other_kind = await escalations.escalation_of_page(s, kind="slack", platform_ref="COPS:3.3")
+        assert other_kind is None
+        assert (
+            await escalations.escalation_of_page(s, kind="mattermost", platform_ref="COPS:3.3") == second.id
+        )
+        assert await escalations.escalation_of_page(s, kind="slack", platform_ref="COPS:1") is None

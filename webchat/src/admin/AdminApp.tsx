@@ -1,22 +1,24 @@
-/** The admin section of the web chat (lazy-loaded): dashboard, documentation gaps, A/B tests. */
+/** The admin section of the web chat (lazy-loaded): dashboard, documentation gaps, A/B tests, captured answers. */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Lang } from "../types/chat.types";
 import { AbTests } from "./AbTests";
 import { AdminApiError, adminApi } from "./api";
+import { CapturedReview } from "./Captured";
 import { Dashboard } from "./Dashboard";
 import { Filters } from "./Filters";
 import { GapsList } from "./GapsList";
 import { adminTranslator } from "./i18n";
 import { type AdminPage, pageHash } from "./route";
-import type { AbResults, Filter, Gaps, Overview } from "./types";
+import type { AbResults, CapturedEntry, Filter, Gaps, Overview, ReviewBody } from "./types";
 import "./admin.css";
 
-const PAGES: AdminPage[] = ["dashboard", "gaps", "ab"];
+const PAGES: AdminPage[] = ["dashboard", "gaps", "ab", "captured"];
 
 type Loaded =
   | { page: "dashboard"; data: Overview }
   | { page: "gaps"; data: Gaps }
-  | { page: "ab"; data: AbResults };
+  | { page: "ab"; data: AbResults }
+  | { page: "captured"; data: CapturedEntry[] };
 
 export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: AdminPage; onExit: () => void }) {
   const t = useMemo(() => adminTranslator(lang), [lang]);
@@ -29,11 +31,18 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
     try {
       if (page === "dashboard") setLoaded({ page, data: await adminApi.overview(filter, lang) });
       else if (page === "gaps") setLoaded({ page, data: await adminApi.gaps(filter, lang) });
-      else setLoaded({ page, data: await adminApi.ab(filter, lang) });
+      else if (page === "ab") setLoaded({ page, data: await adminApi.ab(filter, lang) });
+      else setLoaded({ page, data: (await adminApi.captured(lang)).entries });
     } catch (e) {
       setError(e instanceof AdminApiError ? { status: e.status, message: e.message } : { status: 0, message: String(e) });
     }
   }, [page, filter, lang]);
+
+  /** Approve or reject a draft; once stored it leaves the queue (a failure is the card's to show). */
+  const review = useCallback(async (id: number, body: ReviewBody) => {
+    await adminApi.review(id, body, lang);
+    setLoaded((prev) => (prev?.page === "captured" ? { page: "captured", data: prev.data.filter((e) => e.id !== id) } : prev));
+  }, [lang]);
 
   useEffect(() => {
     setLoaded((prev) => (prev?.page === page ? prev : null));
@@ -49,12 +58,12 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
         <nav aria-label={t("analytics")}>
           {PAGES.map((p) => (
             <a key={p} href={pageHash(p)} aria-current={p === page ? "page" : undefined}>
-              {t(p === "dashboard" ? "dashboard" : p === "gaps" ? "gaps" : "ab")}
+              {t(p)}
             </a>
           ))}
         </nav>
       </header>
-      <Filters filter={filter} onChange={setFilter} t={t} />
+      {page !== "captured" && <Filters filter={filter} onChange={setFilter} t={t} />}
       <main className="admin-main">
         {error ? (
           <div className="admin-error" role="alert">
@@ -68,9 +77,11 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
             : <Dashboard data={current.data} filter={filter} t={t} lang={lang} />
         ) : current.page === "gaps" ? (
           <GapsList data={current.data} t={t} lang={lang} csv={adminApi.csvUrl("gaps", filter)} />
-        ) : (
+        ) : current.page === "ab" ? (
           <AbTests data={current.data} t={t} lang={lang} csv={adminApi.csvUrl("ab", filter)}
             onSet={async (name, status) => { await adminApi.setVariant(name, status, lang); await load(); }} />
+        ) : (
+          <CapturedReview entries={current.data} t={t} lang={lang} markdown={adminApi.capturedMarkdownUrl} onReview={review} />
         )}
       </main>
     </div>

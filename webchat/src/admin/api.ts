@@ -1,7 +1,8 @@
-/** Calls of the analytics API; the web chat session cookie identifies the admin. */
-import type { AbResults, Filter, Gaps, Overview, Summary, VariantStatus } from "./types";
+/** Calls of the analytics and escalation APIs; the web chat session cookie identifies the admin. */
+import type { AbResults, CapturedEntry, Filter, Gaps, Overview, ReviewBody, Summary, VariantStatus } from "./types";
 
 const BASE = "/api/v1/analytics";
+const ESCALATIONS = "/api/v1/escalations";
 
 export class AdminApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -22,8 +23,8 @@ export function query(filter: Filter): string {
   return params.toString();
 }
 
-async function call<T>(path: string, lang: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${BASE}${path}`, {
+async function call<T>(path: string, lang: string, init?: RequestInit, base: string = BASE): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
     credentials: "same-origin",
     ...init,
     headers: { "Accept-Language": lang, ...(init?.body ? { "Content-Type": "application/json" } : {}) },
@@ -44,4 +45,10 @@ export const adminApi = {
       body: JSON.stringify({ status }),
     }),
   csvUrl: (table: string, f: Filter) => `${BASE}/export/${table}.csv?${query(f)}`,
+  /** The review queue of captured answers (drafts). */
+  captured: (lang: string) => call<{ entries: CapturedEntry[] }>("/captured?status=draft", lang, undefined, ESCALATIONS),
+  /** Approve or reject one entry, with the reviewer's edits. */
+  review: (id: number, body: ReviewBody, lang: string) =>
+    call<{ id: number; status: string }>(`/captured/${id}`, lang, { method: "POST", body: JSON.stringify(body) }, ESCALATIONS),
+  capturedMarkdownUrl: `${ESCALATIONS}/captured.md`,
 };

@@ -26,6 +26,14 @@ const en = {
   stop: "Stop", promote: "Promote", resume: "Resume", confirmStop: "Stop variant {v}? It gets no new conversations.",
   confirmPromote: "Promote variant {v}? Every new conversation will use it.", saved: "Saved: {v} is {s}.",
   goal: "goal",
+  captured: "Captured answers", capturedIntro: "Answers people gave in escalated threads, drafted when the thread was resolved. Fix them if needed, then approve (Opora answers near-duplicate questions with them, naming the person) or reject.",
+  exportMd: "Export Markdown", noDrafts: "No drafts to review.", drafts: "{n} to review", answerLabel: "Answer",
+  answeredBy: "Answered by {who}, {date}", someone: "someone", summarised: "LLM summary", verbatim: "verbatim",
+  fromEscalation: "escalation #{id}", approve: "Approve", reject: "Reject", saving: "Saving…", edited: "edited",
+  approved: "Approved: “{q}” now answers near-duplicate questions.", rejected: "Rejected: “{q}”.",
+  confirmReject: "Reject this draft? It will not be used in answers.",
+  emptyField: "The question and the answer must not be empty.", reviewFailed: "Not saved: {message}",
+  networkError: "The server did not answer. Check the connection and try again.",
 };
 type Key = keyof typeof en;
 const ru: Record<Key, string> = {
@@ -53,6 +61,14 @@ const ru: Record<Key, string> = {
   stop: "Остановить", promote: "Сделать основным", resume: "Вернуть", confirmStop: "Остановить вариант {v}? Новые разговоры его не получат.",
   confirmPromote: "Сделать вариант {v} основным? Все новые разговоры пойдут на него.", saved: "Сохранено: {v} — {s}.",
   goal: "цель",
+  captured: "Собранные ответы", capturedIntro: "Ответы людей в эскалированных тредах, собранные в черновики, когда тред закрыли. Поправьте при необходимости, затем одобрите (Opora будет отвечать ими на похожие вопросы, называя автора) или отклоните.",
+  exportMd: "Экспорт в Markdown", noDrafts: "Черновиков на проверку нет.", drafts: "На проверке: {n}", answerLabel: "Ответ",
+  answeredBy: "Ответил(а) {who}, {date}", someone: "кто-то", summarised: "сводка LLM", verbatim: "дословно",
+  fromEscalation: "эскалация №{id}", approve: "Одобрить", reject: "Отклонить", saving: "Сохранение…", edited: "изменено",
+  approved: "Одобрено: «{q}» теперь отвечает на похожие вопросы.", rejected: "Отклонено: «{q}».",
+  confirmReject: "Отклонить черновик? Он не будет использоваться в ответах.",
+  emptyField: "Вопрос и ответ не должны быть пустыми.", reviewFailed: "Не сохранено: {message}",
+  networkError: "Сервер не ответил. Проверьте соединение и попробуйте ещё раз.",
 };
 export const ADMIN_TEXTS: Record<Lang, Record<Key, string>> = { en, ru };
 export type AdminKey = Key;

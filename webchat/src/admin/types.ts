@@ -57,3 +57,10 @@ export interface AbResults { baseline: string; variants: VariantRow[] }
 
 /** The period and channel every admin page shows. */
 export interface Filter { days: number; from: string | null; to: string | null; channel: string | null }
+
+/** A Q&A entry drafted from a resolved escalation (/api/v1/escalations/captured, see docs/oncall.md). */
+export interface CapturedEntry {
+  id: number; escalation_id: number | null; question: string; answer: string; lang: string | null;
+  answered_by: string | null; status: "draft" | "approved" | "rejected"; summarised: boolean; answered_at: string | null;
+}
+export interface ReviewBody { action: "approve" | "reject"; question?: string; answer?: string }
