@@ -38,11 +38,12 @@ describe("escalations: the lifecycle without React", () => {
     expect(stepsFor(row({ state: "resolved" }))).toEqual([]);
   });
 
-  it("puts open ones first, then acknowledged, then resolved, newest first within each", () => {
+  it("puts open ones first, then acknowledged, then resolved, the most recently escalated first within each", () => {
     const rows = [row({ id: 1, state: "resolved" }), row({ id: 2, state: "acknowledged" }), row({ id: 3 }),
-      row({ id: 5, state: "acknowledged" }), row({ id: 4 })];
-    expect(ordered(rows).map((r) => r.id)).toEqual([4, 3, 5, 2, 1]);
-    expect(countByState(rows)).toEqual({ open: 2, acknowledged: 2, resolved: 1 });
+      row({ id: 5, state: "acknowledged" }), row({ id: 4 }), row({ id: 6, created_at: "2026-11-28T09:00:00+00:00" }),
+      row({ id: 7, created_at: "2026-11-28T11:00:00Z" })];
+    expect(ordered(rows).map((r) => r.id)).toEqual([7, 4, 3, 6, 5, 2, 1]);
+    expect(countByState(rows)).toEqual({ open: 4, acknowledged: 2, resolved: 1 });
   });
 
   it("says what a step did, or that someone else changed it first", () => {

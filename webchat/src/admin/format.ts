@@ -52,6 +52,6 @@ export function isoDay(d: Date): string {
 export function dateTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return DASH;
   return new Intl.DateTimeFormat(lang === "ru" ? "ru-RU" : "en-US", {
-    day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
   }).format(new Date(iso));
 }

@@ -16,9 +16,10 @@ export function stepsFor(row: EscalationRow): LifecycleStep[] {
 
 const RANK: Record<EscalationState, number> = { open: 0, acknowledged: 1, resolved: 2 };
 
-/** Open ones first, then acknowledged, then resolved; newest first within each. */
+/** Open ones first, then acknowledged, then resolved; the most recently escalated first within each. */
 export function ordered(rows: EscalationRow[]): EscalationRow[] {
-  return [...rows].sort((a, b) => RANK[a.state] - RANK[b.state] || b.id - a.id);
+  const at = (r: EscalationRow) => Date.parse(r.created_at);
+  return [...rows].sort((a, b) => RANK[a.state] - RANK[b.state] || at(b) - at(a) || b.id - a.id);
 }
 
 /** How many rows are in each state. */
