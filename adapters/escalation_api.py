@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -21,8 +21,9 @@ from adapters.analytics_api import AdminViewer
 from adapters.api import ServicesDep
 from bot.errors import Forbidden, NotFound
 from bot.escalation.capture import CapturedKnowledge
-from bot.escalation.service import EscalationService
+from bot.escalation.service import EscalationService, thread_link
 from bot.services import Services
+from bot.types import SessionKey
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/escalations", tags=["escalations"])
@@ -48,23 +49,34 @@ class ReviewBody(BaseModel):
     answer: str | None = Field(default=None, max_length=20000)
 
 
-def _public(row: Any) -> dict[str, Any]:
+State = Literal["open", "acknowledged", "resolved"]
+
+
+def _public(row: Any, *, question: str | None, public_url: str | None) -> dict[str, Any]:
     fields = ("id", "conversation_id", "platform", "channel", "thread", "trigger", "severity", "reasons",
-              "state", "assignee", "repage_count", "ticket_key", "ticket_url")  # fmt: skip
+              "state", "assignee", "acknowledged_by", "resolved_by", "repage_count", "ticket_key",
+              "ticket_url")  # fmt: skip
     out = {f: getattr(row, f) for f in fields}
     for f in ("created_at", "paged_at", "acknowledged_at", "first_human_reply_at", "resolved_at"):
         value = getattr(row, f)
         out[f] = value.isoformat() if value else None
+    out["question"] = question
+    thread = SessionKey(row.platform, row.channel, row.thread)
+    out["link"] = thread_link(thread, public_url, row.conversation_id)
     return out
 
 
 @router.get("")
-async def list_escalations(services: ServicesDep, _: Guarded, state: str | None = None) -> dict[str, Any]:
+async def list_escalations(
+    services: ServicesDep, _: Guarded, state: Annotated[list[State] | None, Query()] = None
+) -> dict[str, Any]:
+    """The newest 100 escalations, of the given states only when ``state`` is given (it may repeat)."""
     from storage.repositories import escalations
 
     async with services.db.session() as s:
-        rows = await escalations.list_escalations(s, state=state)
-    return {"escalations": [_public(r) for r in rows]}
+        rows = await escalations.list_with_questions(s, states=state)
+    public_url = services.settings.escalation.public_url
+    return {"escalations": [_public(r, question=q, public_url=public_url) for r, q in rows]}
 
 
 @router.post("/{escalation_id}/acknowledge")

@@ -6,10 +6,11 @@ same escalation cannot both acknowledge, re-page or resolve it: the loser's rowc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.escalation_models import CapturedAnswer, EscalationEvent, EscalationRow, OutboxItem
@@ -102,6 +103,32 @@ async def list_escalations(
     if state is not None:
         query = query.where(EscalationRow.state == state)
     return list((await session.execute(query)).scalars())
+
+
+async def list_with_questions(
+    session: AsyncSession, *, states: Collection[str] | None = None, limit: int = 100
+) -> list[tuple[EscalationRow, str | None]]:
+    """Escalations, newest first, each with the text of its question.
+
+    The question is the message that raised the escalation or, when none is recorded (a "call a human"
+    press), the thread's latest question asked before it.
+    """
+    raised_by = select(Message.text).where(Message.id == EscalationRow.question_message_id)
+    asked_before = (
+        select(Message.text)
+        .where(
+            Message.conversation_id == EscalationRow.conversation_id,
+            Message.kind == "question",
+            Message.created_at <= EscalationRow.created_at,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    question = func.coalesce(raised_by.scalar_subquery(), asked_before.scalar_subquery())
+    query = select(EscalationRow, question).order_by(EscalationRow.id.desc()).limit(limit)
+    if states is not None:
+        query = query.where(EscalationRow.state.in_(list(states)))
+    return [(row, text) for row, text in (await session.execute(query)).all()]
 
 
 async def add_event(

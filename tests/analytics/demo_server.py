@@ -2,8 +2,9 @@
 
 ``python -m tests.analytics.demo_server --port 8766 --data /tmp/x``: the production app (``bot.app``) over
 the web chat's sample KB, ``Alice`` is a web chat admin, two prompt variants are configured, and
-``tests.analytics.seed.demo_questions`` and three captured-answer drafts (``CAPTURED``, the review queue) are
-written before the server starts. Callers poll ``/readyz``.
+``tests.analytics.seed.demo_questions``, three captured-answer drafts (``CAPTURED``, the review queue) and
+three unresolved escalations (``ESCALATIONS``, the escalations page) are written before the server starts.
+Callers poll ``/readyz``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bot.app import create_app
 from bot.config import Settings
 from storage.db import Database
 from storage.models import utcnow
-from storage.repositories import escalations
+from storage.repositories import conversations, escalations, messages
 from tests.analytics.seed import demo_questions, seed
 from tests.webchat.sample import make_sample_kb
 
@@ -47,6 +48,43 @@ async def seed_captured(db: Database) -> None:
             )  # fmt: skip
 
 
+# (platform, channel, thread, question, lang, trigger, severity, on call, minutes ago, acknowledged by):
+# unresolved escalations as the service opens them; "call a human" (user_request) names no question message
+ESCALATIONS = [
+    ("slack", "C0PAYMENTS", "1764324300.001200",
+     "Payments fail for everyone since 10:00, customers cannot check out", "en", "detector", "critical",
+     "Anna", 12, None),
+    ("telegram", "-1001234567890", "4521", "Деплой в prod висит на шаге migrate уже полчаса, релиз стоит",
+     "ru", "user_request", "high", "Борис", 40, None),
+    ("web", "carol", "7f1c2a9e", "Grafana shows 5xx on checkout-api for a third of requests", "en",
+     "detector", "critical", "Chen", 95, "Chen"),
+]  # fmt: skip
+
+
+async def seed_escalations(db: Database) -> None:
+    now = utcnow()
+    for platform, channel, thread, question, lang, trigger, severity, person, ago, acked_by in ESCALATIONS:
+        at = now - timedelta(minutes=ago)
+        async with db.session() as s:
+            conv = await conversations.get_or_create_conversation(
+                s, platform=platform, channel=channel, thread=thread, title=question
+            )
+            asked = await messages.add_question(
+                s, conversation_id=conv.id, user_id=None, text=question, lang=lang
+            )
+            asked.created_at = at - timedelta(seconds=30)
+            row, _ = await escalations.open_escalation(
+                s, conversation_id=conv.id, platform=platform, channel=channel, thread=thread,
+                trigger=trigger, severity=severity, reasons=[], assignee=person, now=at,
+                question_message_id=None if trigger == "user_request" else asked.id,
+            )  # fmt: skip
+            await escalations.mark_paged(s, escalation_id=row.id, now=at + timedelta(seconds=3))
+            if acked_by:
+                await escalations.acknowledge(
+                    s, escalation_id=row.id, by=acked_by, now=at + timedelta(minutes=6)
+                )
+
+
 def settings(data: Path) -> Settings:
     return Settings(
         data_dir=data,
@@ -54,6 +92,7 @@ def settings(data: Path) -> Settings:
         webchat={"admins": ["Alice"], "questions_per_minute": 60},
         providers={"variants": [{"name": "control", "weight": 1.0}, {"name": "concise", "weight": 1.0}]},
         analytics={"gap_min_size": 1},
+        escalation={"repage_minutes": 24 * 60},  # the seeded open escalations keep their person while tested
     )
 
 
@@ -63,6 +102,7 @@ async def serve(port: int, data: Path) -> None:
     await db.migrate()
     await seed(db, demo_questions(), utcnow())
     await seed_captured(db)
+    await seed_escalations(db)
     await db.close()
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")

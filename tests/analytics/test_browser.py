@@ -1,8 +1,8 @@
 """The admin section in a real browser (Debian chromium + playwright-core) on a month of seeded data.
 
 One demo server for the module; each ``*.mjs`` script drives chromium through ``harness.mjs`` and prints its
-facts. Screenshots of the dashboard, the gaps list, the A/B page and the captured-answer review go to
-``docs/screenshots/``.
+facts. Screenshots of the dashboard, the gaps list, the A/B page, the captured-answer review and the
+escalations page go to ``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -104,3 +104,27 @@ def test_captured_answers_reviewed_in_chromium(server: str) -> None:
     assert facts["ru_count"] == "На проверке: 1" and facts["phone_overflow"] <= 1
     for name in ("captured-review", "captured-review-error", "captured-phone-ru"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10000
+
+
+def test_escalations_acknowledged_and_resolved_in_chromium(server: str) -> None:
+    facts = run_script("escalations_browser.mjs", server)
+    assert facts["bob_list"] == 403 and facts["bob_step"] == 403 and facts["bob_page"] == 0
+    assert facts["untouched"] == "open"
+    assert sorted(facts["first_two"]) == ["deploy", "payments"]
+    assert facts["payments_link"] == "https://slack.com/archives/C0PAYMENTS/p1764324300001200"
+    assert "Деплой в prod висит на шаге migrate" in facts["deploy_text"]  # "call a human": the thread's
+    assert facts["after_ack"] == "acknowledged" and facts["stored_ack"] == ["acknowledged", "Alice"]
+    assert facts["ack_buttons"] == 0
+    assert facts["declined_posts"] == 0 and facts["after_decline"] == "acknowledged"
+    assert facts["stored_resolve"] == ["resolved", "Alice"]
+    assert "someone else" in facts["stale_note"] and facts["after_stale"] == "acknowledged"
+    assert "did not answer" in facts["network_alert"] and facts["after_failure"] == ["acknowledged"] * 2
+    assert "did not answer" in facts["list_alert"] and facts["resolved_shown"] == ["resolved", True]
+    assert facts["steps"] == [
+        "/api/v1/escalations/{id}/acknowledge",
+        "/api/v1/escalations/{id}/resolve",
+        "/api/v1/escalations/{id}/acknowledge",
+        "/api/v1/escalations/{id}/resolve",  # the one the server never got
+    ]
+    assert facts["ru_nav"] == "Эскалации" and facts["ru_resolve"] >= 1 and facts["phone_overflow"] <= 1
+    assert (SHOTS / "escalations-admin.png").stat().st_size > 10000

@@ -40,13 +40,19 @@ def targets(paging):
 
 
 @pytest.fixture
-async def paged(golden_core_dir, tmp_path, targets):
+def public_url() -> str | None:
+    return None
+
+
+@pytest.fixture
+async def paged(golden_core_dir, tmp_path, targets, public_url):
     data_src, kb = golden_core_dir
     data = tmp_path / "data"
     shutil.copytree(data_src, data)
     services = await build_core(
         data, kb, ingest=False,
-        escalation={"targets": targets, "rotations": [{"people": ["Anna"], "start": "2026-01-05"}]},
+        escalation={"targets": targets, "rotations": [{"people": ["Anna"], "start": "2026-01-05"}],
+                    "public_url": public_url},
     )  # fmt: skip
     services.index.finish()
     app = create_app(services.settings, channels=())
@@ -91,6 +97,8 @@ async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_du
     assert not spoke  # a human answered: the bot stays quiet in the thread
     [esc] = (await admin.get("/api/v1/escalations")).json()["escalations"]
     assert esc["state"] == "acknowledged" and esc["first_human_reply_at"]
+    assert esc["trigger"] == "user_request"  # "call a human" names no message: the thread's question is shown
+    assert esc["question"] == "how do I get access to the VPN for contractors?"
     assert (await admin.post(f"/api/v1/escalations/{esc['id']}/resolve", json={"by": "Anna"})).json()[
         "changed"
     ]
@@ -105,6 +113,33 @@ async def test_resolved_thread_is_captured_reviewed_and_answers_the_next_near_du
     assert again["answer"].startswith(answer) and "answered by Anna" in again["answer"]
     exported = (await admin.get("/api/v1/escalations/captured.md")).text
     assert "## how do I get access to the VPN for contractors?" in exported and answer in exported
+
+
+@pytest.mark.parametrize("public_url", ["https://opora.example.com/"])
+async def test_escalation_list_for_the_web_chat_page_and_its_lifecycle_steps(paged):
+    _, client, admin = paged
+    question = "prod is down, every request returns 503 for all customers"
+    await client.post("/api/v1/ask", json={"text": question, "user_id": "u"})
+    [esc] = (await admin.get("/api/v1/escalations", params={"state": ["open", "acknowledged"]})).json()[
+        "escalations"
+    ]
+    assert esc["question"] == question and esc["assignee"] == "Anna" and esc["state"] == "open"
+    assert esc["link"] == f"https://opora.example.com/#/c/{esc['conversation_id']}"
+    assert esc["acknowledged_by"] is None and esc["severity"] == "critical"
+    assert (await client.get("/api/v1/escalations")).status_code == 403  # no admin token
+    assert (await admin.get("/api/v1/escalations", params={"state": "closed"})).status_code == 422
+
+    step = f"/api/v1/escalations/{esc['id']}"
+    assert (await admin.post(f"{step}/acknowledge", json={})).json()["changed"]
+    assert not (await admin.post(f"{step}/acknowledge", json={})).json()["changed"]  # someone was first
+    [acked] = (await admin.get("/api/v1/escalations", params={"state": "acknowledged"})).json()["escalations"]
+    assert acked["acknowledged_by"] == "token:ops" and acked["acknowledged_at"]  # the caller, when no "by"
+    assert (await admin.get("/api/v1/escalations", params={"state": "resolved"})).json()["escalations"] == []
+    assert (await admin.post(f"{step}/resolve", json={"by": "Anna"})).json()["changed"]
+    [done] = (await admin.get("/api/v1/escalations", params={"state": "resolved"})).json()["escalations"]
+    assert done["resolved_by"] == "Anna" and done["question"] == question
+    active = {"state": ["open", "acknowledged"]}
+    assert (await admin.get("/api/v1/escalations", params=active)).json()["escalations"] == []
 
 
 @pytest.mark.parametrize(

@@ -1,28 +1,35 @@
-/** The admin section of the web chat (lazy-loaded): dashboard, documentation gaps, A/B tests, captured answers. */
+/** The admin section of the web chat (lazy-loaded): dashboard, documentation gaps, A/B tests, captured answers,
+ * escalations. */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Lang } from "../types/chat.types";
 import { AbTests } from "./AbTests";
 import { AdminApiError, adminApi } from "./api";
 import { CapturedReview } from "./Captured";
 import { Dashboard } from "./Dashboard";
+import { EscalationList } from "./Escalations";
 import { Filters } from "./Filters";
 import { GapsList } from "./GapsList";
 import { adminTranslator } from "./i18n";
+import { statesShown } from "./lifecycle";
 import { type AdminPage, pageHash } from "./route";
-import type { AbResults, CapturedEntry, Filter, Gaps, Overview, ReviewBody } from "./types";
+import type { AbResults, CapturedEntry, EscalationRow, Filter, Gaps, LifecycleStep, Overview, ReviewBody } from "./types";
 import "./admin.css";
 
-const PAGES: AdminPage[] = ["dashboard", "gaps", "ab", "captured"];
+const PAGES: AdminPage[] = ["dashboard", "gaps", "ab", "captured", "escalations"];
+/** The pages that show the period and channel filter. */
+const FILTERED: AdminPage[] = ["dashboard", "gaps", "ab"];
 
 type Loaded =
   | { page: "dashboard"; data: Overview }
   | { page: "gaps"; data: Gaps }
   | { page: "ab"; data: AbResults }
-  | { page: "captured"; data: CapturedEntry[] };
+  | { page: "captured"; data: CapturedEntry[] }
+  | { page: "escalations"; data: EscalationRow[] };
 
 export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: AdminPage; onExit: () => void }) {
   const t = useMemo(() => adminTranslator(lang), [lang]);
   const [filter, setFilter] = useState<Filter>({ days: 30, from: null, to: null, channel: null });
+  const [showResolved, setShowResolved] = useState(false);
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<{ status: number; message: string } | null>(null);
 
@@ -32,17 +39,25 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
       if (page === "dashboard") setLoaded({ page, data: await adminApi.overview(filter, lang) });
       else if (page === "gaps") setLoaded({ page, data: await adminApi.gaps(filter, lang) });
       else if (page === "ab") setLoaded({ page, data: await adminApi.ab(filter, lang) });
-      else setLoaded({ page, data: (await adminApi.captured(lang)).entries });
+      else if (page === "captured") setLoaded({ page, data: (await adminApi.captured(lang)).entries });
+      else setLoaded({ page, data: (await adminApi.escalations(statesShown(showResolved), lang)).escalations });
     } catch (e) {
-      setError(e instanceof AdminApiError ? { status: e.status, message: e.message } : { status: 0, message: String(e) });
+      setError(e instanceof AdminApiError ? { status: e.status, message: e.message } : { status: 0, message: t("networkError") });
     }
-  }, [page, filter, lang]);
+  }, [page, filter, lang, showResolved, t]);
 
   /** Approve or reject a draft; once stored it leaves the queue (a failure is the card's to show). */
   const review = useCallback(async (id: number, body: ReviewBody) => {
     await adminApi.review(id, body, lang);
     setLoaded((prev) => (prev?.page === "captured" ? { page: "captured", data: prev.data.filter((e) => e.id !== id) } : prev));
   }, [lang]);
+
+  /** Acknowledge or resolve; whether it changed or someone else was first, the list is reloaded. */
+  const step = useCallback(async (id: number, s: LifecycleStep) => {
+    const { changed } = await adminApi.step(id, s, lang);
+    void load();
+    return changed;
+  }, [lang, load]);
 
   useEffect(() => {
     setLoaded((prev) => (prev?.page === page ? prev : null));
@@ -63,7 +78,7 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
           ))}
         </nav>
       </header>
-      {page !== "captured" && <Filters filter={filter} onChange={setFilter} t={t} />}
+      {FILTERED.includes(page) && <Filters filter={filter} onChange={setFilter} t={t} />}
       <main className="admin-main">
         {error ? (
           <div className="admin-error" role="alert">
@@ -80,8 +95,11 @@ export default function AdminApp({ lang, page, onExit }: { lang: Lang; page: Adm
         ) : current.page === "ab" ? (
           <AbTests data={current.data} t={t} lang={lang} csv={adminApi.csvUrl("ab", filter)}
             onSet={async (name, status) => { await adminApi.setVariant(name, status, lang); await load(); }} />
-        ) : (
+        ) : current.page === "captured" ? (
           <CapturedReview entries={current.data} t={t} lang={lang} markdown={adminApi.capturedMarkdownUrl} onReview={review} />
+        ) : (
+          <EscalationList rows={current.data} showResolved={showResolved} onShowResolved={setShowResolved} t={t} lang={lang}
+            onStep={step} />
         )}
       </main>
     </div>

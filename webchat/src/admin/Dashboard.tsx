@@ -96,7 +96,7 @@ export function Dashboard({ data, filter, t, lang }: { data: Overview; filter: F
             </table>
           </div>
         </Section>
-        <Section title={t("escalations")} csv={csv("escalations")} csvLabel={t("exportCsv")}
+        <Section title={t("escalationTimes")} csv={csv("escalations")} csvLabel={t("exportCsv")}
           hint={t("escalationsHint", { n: esc.escalations, baseline: minutes(esc.baseline_minutes, lang), goal: minutes(RESPONSE_GOAL_MINUTES, lang) })}>
           <div className="table-wrap">
             <table>

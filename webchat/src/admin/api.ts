@@ -1,5 +1,8 @@
 /** Calls of the analytics and escalation APIs; the web chat session cookie identifies the admin. */
-import type { AbResults, CapturedEntry, Filter, Gaps, Overview, ReviewBody, Summary, VariantStatus } from "./types";
+import type {
+  AbResults, CapturedEntry, EscalationRow, EscalationState, Filter, Gaps, LifecycleStep, Overview, ReviewBody, Summary,
+  VariantStatus,
+} from "./types";
 
 const BASE = "/api/v1/analytics";
 const ESCALATIONS = "/api/v1/escalations";
@@ -51,4 +54,11 @@ export const adminApi = {
   review: (id: number, body: ReviewBody, lang: string) =>
     call<{ id: number; status: string }>(`/captured/${id}`, lang, { method: "POST", body: JSON.stringify(body) }, ESCALATIONS),
   capturedMarkdownUrl: `${ESCALATIONS}/captured.md`,
+  /** Escalations of the given states, newest first. */
+  escalations: (states: EscalationState[], lang: string) =>
+    call<{ escalations: EscalationRow[] }>(`?${states.map((s) => `state=${s}`).join("&")}`, lang, undefined, ESCALATIONS),
+  /** Acknowledge or resolve one; the server records the signed-in admin. ``changed: false``: it was no longer
+   * in a state the step applies to (someone else got there first). */
+  step: (id: number, step: LifecycleStep, lang: string) =>
+    call<{ escalation_id: number; changed: boolean }>(`/${id}/${step}`, lang, { method: "POST", body: "{}" }, ESCALATIONS),
 };

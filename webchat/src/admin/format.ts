@@ -47,3 +47,11 @@ export function goalState(value: number | null | undefined, goal: number, higher
 export function isoDay(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
+
+/** An ISO timestamp as a short local date and time ("Nov 28, 10:05"), "—" without one. */
+export function dateTime(iso: string | null | undefined, lang: Lang): string {
+  if (!iso) return DASH;
+  return new Intl.DateTimeFormat(lang === "ru" ? "ru-RU" : "en-US", {
+    day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+  }).format(new Date(iso));
+}

@@ -14,7 +14,7 @@ const en = {
   byChannel: "By channel", byRole: "By role", role: "Role", topCited: "Most cited pages", topDown: "Most 👎 pages",
   page: "Page", cited: "Cited", down: "👎", up: "👍", restricted: "Restricted page",
   comments: "👎 comments", when: "When", question: "Question", comment: "Comment", user: "User (hashed)", none: "None yet",
-  escalations: "Escalations: time to a human", escalationsHint: "{n} escalated threads; baseline {baseline}, goal {goal}",
+  escalationTimes: "Escalations: time to a human", escalationsHint: "{n} escalated threads; baseline {baseline}, goal {goal}",
   step: "Step", acknowledge: "Acknowledged", first_reply: "First human reply", resolve: "Resolved",
   reached: "Reached", p50: "p50", p95: "p95", withinBaseline: "Within baseline",
   gapsIntro: "Questions Opora could not answer, or answered with little confidence, grouped by meaning. Largest first.",
@@ -34,6 +34,17 @@ const en = {
   confirmReject: "Reject this draft? It will not be used in answers.",
   emptyField: "The question and the answer must not be empty.", reviewFailed: "Not saved: {message}",
   networkError: "The server did not answer. Check the connection and try again.",
+  escalations: "Escalations", escalationsIntro: "Threads handed to a human, open ones first. Acknowledge one when someone is on it (re-pages stop), resolve it when it is over: the same steps as the buttons on a page, passed on to PagerDuty, Grafana and webhook targets.",
+  showResolved: "Show resolved", activeCount: "{open} open, {acknowledged} acknowledged", noActive: "No open escalations.",
+  noEscalations: "No escalations yet.", state_open: "open", state_acknowledged: "acknowledged", state_resolved: "resolved",
+  sev_critical: "critical", sev_high: "high", sev_normal: "normal", escalationNo: "#{id}",
+  onCall: "On call: {who}", noRotation: "On call: no rotation set", escalatedAt: "escalated {date}",
+  acknowledgedBy: "acknowledged by {who}, {date}", resolvedBy: "resolved by {who}, {date}", repaged: "re-paged {n}×",
+  noQuestion: "(no question text)", openThread: "Open the thread", ticket: "Ticket {key}",
+  ackAction: "Acknowledge", resolveAction: "Resolve",
+  confirmResolve: "Resolve escalation #{id} “{q}”? It is closed for everyone.",
+  acknowledgedNote: "Acknowledged: #{id} “{q}”.", resolvedNote: "Resolved: #{id} “{q}”.",
+  alreadyChanged: "Escalation #{id} had already been changed by someone else; the list is refreshed.",
 };
 type Key = keyof typeof en;
 const ru: Record<Key, string> = {
@@ -49,7 +60,7 @@ const ru: Record<Key, string> = {
   byChannel: "По каналам", byRole: "По ролям", role: "Роль", topCited: "Чаще всего цитируемые страницы", topDown: "Страницы с 👎",
   page: "Страница", cited: "Цитирований", down: "👎", up: "👍", restricted: "Страница с ограниченным доступом",
   comments: "Комментарии к 👎", when: "Когда", question: "Вопрос", comment: "Комментарий", user: "Пользователь (хеш)", none: "Пока нет",
-  escalations: "Эскалации: время до человека", escalationsHint: "{n} эскалированных тредов; было {baseline}, цель {goal}",
+  escalationTimes: "Эскалации: время до человека", escalationsHint: "{n} эскалированных тредов; было {baseline}, цель {goal}",
   step: "Этап", acknowledge: "Принято", first_reply: "Первый ответ человека", resolve: "Решено",
   reached: "Дошло", p50: "p50", p95: "p95", withinBaseline: "Быстрее прежнего",
   gapsIntro: "Вопросы, на которые Opora не нашла ответа или ответила неуверенно, сгруппированные по смыслу. Крупные группы — первыми.",
@@ -69,6 +80,17 @@ const ru: Record<Key, string> = {
   confirmReject: "Отклонить черновик? Он не будет использоваться в ответах.",
   emptyField: "Вопрос и ответ не должны быть пустыми.", reviewFailed: "Не сохранено: {message}",
   networkError: "Сервер не ответил. Проверьте соединение и попробуйте ещё раз.",
+  escalations: "Эскалации", escalationsIntro: "Треды, переданные человеку; открытые — первыми. Возьмите эскалацию в работу, когда кто-то ею занялся (повторные вызовы прекратятся), и закройте, когда всё решено: это те же шаги, что и кнопки на вызове, о них узнают PagerDuty, Grafana и вебхуки.",
+  showResolved: "Показать закрытые", activeCount: "Открыто: {open}, в работе: {acknowledged}", noActive: "Открытых эскалаций нет.",
+  noEscalations: "Эскалаций пока нет.", state_open: "открыта", state_acknowledged: "в работе", state_resolved: "закрыта",
+  sev_critical: "критичная", sev_high: "высокая", sev_normal: "обычная", escalationNo: "№{id}",
+  onCall: "Дежурный: {who}", noRotation: "Дежурный: ротация не задана", escalatedAt: "эскалировано {date}",
+  acknowledgedBy: "взял(а) в работу {who}, {date}", resolvedBy: "закрыл(а) {who}, {date}", repaged: "повторных вызовов: {n}",
+  noQuestion: "(текста вопроса нет)", openThread: "Открыть тред", ticket: "Тикет {key}",
+  ackAction: "Взять в работу", resolveAction: "Закрыть",
+  confirmResolve: "Закрыть эскалацию №{id} «{q}»? Она закроется для всех.",
+  acknowledgedNote: "Взято в работу: №{id} «{q}».", resolvedNote: "Закрыто: №{id} «{q}».",
+  alreadyChanged: "Эскалацию №{id} уже изменил кто-то другой; список обновлён.",
 };
 export const ADMIN_TEXTS: Record<Lang, Record<Key, string>> = { en, ru };
 export type AdminKey = Key;

@@ -64,3 +64,17 @@ export interface CapturedEntry {
   answered_by: string | null; status: "draft" | "approved" | "rejected"; summarised: boolean; answered_at: string | null;
 }
 export interface ReviewBody { action: "approve" | "reject"; question?: string; answer?: string }
+
+/** An escalated thread (/api/v1/escalations, see docs/oncall.md "Lifecycle"). */
+export type EscalationState = "open" | "acknowledged" | "resolved";
+export interface EscalationRow {
+  id: number; conversation_id: number | null; platform: string; channel: string; thread: string;
+  trigger: string; severity: "critical" | "high" | "normal"; reasons: string[]; state: EscalationState;
+  question: string | null; link: string | null; assignee: string | null;
+  acknowledged_by: string | null; resolved_by: string | null; repage_count: number;
+  ticket_key: string | null; ticket_url: string | null;
+  created_at: string; paged_at: string | null; acknowledged_at: string | null;
+  first_human_reply_at: string | null; resolved_at: string | null;
+}
+/** A lifecycle step the page can take (POST /api/v1/escalations/{id}/acknowledge | /resolve). */
+export type LifecycleStep = "acknowledge" | "resolve";
