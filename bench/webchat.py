@@ -326,8 +326,8 @@ def start_llm(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str]:
     return llm, llm.stdout.readline().strip()
 
 
-@contextlib.contextmanager
-def postgres_database(admin_url: str):  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def postgres_database(admin_url: str):  # type: ignore[no-untyped-def]
     """A fresh database on the PostgreSQL server at ``admin_url``, dropped afterwards."""
     import asyncpg
 
@@ -340,11 +340,11 @@ def postgres_database(admin_url: str):  # type: ignore[no-untyped-def]
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    await run(f'CREATE DATABASE "{name}"')
     try:
         yield "postgresql+asyncpg://" + admin_url.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def bench_db(
@@ -453,7 +453,7 @@ async def main() -> None:
     try:
         for db in args.db.split(","):
             if db == "postgres":
-                with postgres_database(args.pg_url) as url:
+                async with postgres_database(args.pg_url) as url:
                     levels = await bench_db(args, db, url, llm_url, list(questions))
             else:
                 levels = await bench_db(args, db, "", llm_url, list(questions))
