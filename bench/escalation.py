@@ -43,6 +43,7 @@ def main() -> None:
         pred_orig = (_probs(fitted, data, originals) >= model.threshold).astype(int)
         print(f"CV fold {n} (all variants): {score(data.labels[test], predicted).line()}")
         print(f"CV fold {n} (originals):    {score(data.labels[originals], pred_orig).line()}")
+        grey_zone(n, _probs(fitted, data, test), data.labels[test], model.threshold)
     if args.eval.is_file():
         held = load_jsonl(args.eval)
         test_data = load_data(held)
@@ -55,6 +56,22 @@ def main() -> None:
                     print(f"  {'MISSED' if e.label else 'FALSE '} p={p:.2f}  {e.text[:110]}")
     else:
         print(f"{args.eval} not found: no held-out score")
+
+
+GREY_BOUNDS = (0.02, 0.05, 0.1, 0.2, 0.3)
+
+
+def grey_zone(fold: int, probs: np.ndarray, labels: np.ndarray, threshold: float) -> None:
+    """What the LLM judge would see at each ``escalation.llm_judge_min_probability``: the fold's misses it
+    could still catch, and the share of messages (hard negatives included) it would be asked about."""
+    missed = (probs < threshold) & (labels == 1)
+    below = probs < threshold
+    parts = [
+        f"{lb:g}: misses {int(((probs >= lb) & missed).sum())}/{int(missed.sum())}, "
+        f"judged {((probs >= lb) & below).mean():.2f}"
+        for lb in GREY_BOUNDS
+    ]
+    print(f"CV fold {fold} judge grey zone (min probability): " + "; ".join(parts))
 
 
 def _originals() -> list[tuple[str, int]]:

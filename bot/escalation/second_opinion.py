@@ -60,8 +60,10 @@ class SecondOpinion:
         contact: str = "",
         never_page: list[str] | None = None,
         tell: Tell | None = None,
+        min_probability: float = 0.0,
     ) -> None:
         self.judge = judge
+        self.min_probability = min_probability
         self.escalator = escalator
         self.db = db
         self.contact = contact
@@ -72,11 +74,13 @@ class SecondOpinion:
     def start(self, escalation: Escalation, verdict: Verdict, lang: Lang) -> Pending | None:
         """Judge ``escalation.text`` in the background; ``None`` when there is nothing to judge.
 
-        Only a message the detector did not page on, in a stored conversation, outside ``never_page``
-        channels.
+        Only a message the detector did not page on but found at least ``min_probability`` likely, in a
+        stored conversation, outside ``never_page`` channels.
         """
         if verdict.critical or escalation.conversation_id is None:
             return None
+        if verdict.probability is not None and verdict.probability < self.min_probability:
+            return None  # clearly not an incident to the classifier: no LLM call (cost, load)
         if channel_matches(self.never_page, escalation.session):
             return None
         pending = Pending()

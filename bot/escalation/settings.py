@@ -101,6 +101,9 @@ class EscalationSettings(BaseModel):
     public_url: str | None = None  # Opora's own URL, for web chat thread links and PagerDuty links
     llm_judge: bool = True  # with an LLM provider configured, a second opinion in the background
     llm_judge_timeout: float = 2.0  # seconds; on timeout, error or bad output the offline verdict stands
+    # the judge sees only messages the classifier finds at least this likely (the grey zone below its
+    # threshold): 2-fold CV, bench.escalation — the largest bound that keeps every miss of both folds
+    llm_judge_min_probability: float = Field(default=0.05, ge=0.0, le=1.0)
     takeover: bool = True  # once a human answered in an escalated thread, the bot stays quiet there
     capture: bool = True  # resolved threads become draft Q&A entries for review
     capture_threshold: float = 0.95  # cosine at which a captured answer is reused (bench.capture_threshold)

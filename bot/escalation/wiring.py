@@ -90,6 +90,7 @@ def build_second_opinion(
         contact=cfg.contact,
         never_page=cfg.never_page,
         tell=service.tell if service is not None else None,
+        min_probability=cfg.llm_judge_min_probability,
     )
 
 

@@ -270,3 +270,16 @@ def test_parse_judgement_accepts_one_well_formed_object(text, incident):
 )
 def test_parse_judgement_refuses_everything_else(text):
     assert parse_judgement(text) is None
+
+
+async def test_a_message_the_classifier_finds_unlikely_is_not_judged(services, llm, paging):
+    """Below ``llm_judge_min_probability`` the judge is not asked: no LLM call for plain how-to questions."""
+    plain = "how do I list the helm releases in every namespace?"
+    verdict = services.engine.detector.check(plain)
+    assert verdict.probability is not None and verdict.probability < 0.05
+    judge = llm.lane(JUDGE, Reply(tokens=tokens(INCIDENT)))
+    llm.script(Reply(tokens=["Use `helm list --all-namespaces` [1]."]))
+    answer = await services.engine.ask(incoming(plain))
+    await services.engine.second_opinion.drain()
+    assert judge.requests == [] and not answer.escalated and paging.accepted("/hook") == []
+    assert services.engine.detector.check(MISSED).probability >= 0.05  # the grey zone is still judged
