@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from bot.escalation.background import Background
 from bot.texts import t
 from bot.types import Lang
 from storage.db import Database
@@ -51,7 +52,7 @@ class CapturedHit:
         return f"{self.answer}\n\n{t('captured_by', lang, person=by, date=when)}"
 
 
-class CapturedKnowledge:
+class CapturedKnowledge(Background):
     """The review queue and the index of approved entries (kept in memory, rebuilt from the DB)."""
 
     def __init__(
@@ -70,7 +71,7 @@ class CapturedKnowledge:
         name = str(getattr(embedder, "name", ""))
         self.embedder = embedder if name.endswith("multilingual-e5-small") else None
         self.summarise = summarise
-        self.running: set[asyncio.Task[None]] = set()  # summaries being written
+        super().__init__()  # summaries being written
         self._ids: list[int] = []
         self._vectors: np.ndarray | None = None
         self._entries: dict[int, CapturedHit] = {}
@@ -157,9 +158,7 @@ class CapturedKnowledge:
             await escalations.add_event(s, escalation_id=row.id, kind="captured", detail={"entry": entry.id})
         log.info("capture.drafted", escalation_id=row.id, entry=entry.id)
         if self.summarise is not None:
-            task = asyncio.create_task(self._summarise(entry.id, entry.question, answers, lang))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self.spawn(self._summarise(entry.id, entry.question, answers, lang))
         return entry
 
     async def _summarise(self, entry_id: int, question: str, answers: list[str], lang: Lang) -> None:
@@ -176,17 +175,6 @@ class CapturedKnowledge:
             log.info("capture.summarised", entry=entry_id, replaced=done)
         except Exception:
             log.exception("capture.summary_failed", entry=entry_id)
-
-    async def drain(self) -> None:
-        """Wait for the summaries being written (tests, shutdown)."""
-        while self.running:
-            await asyncio.gather(*list(self.running), return_exceptions=True)
-
-    async def stop(self) -> None:
-        tasks = list(self.running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def review(
         self,

@@ -14,10 +14,10 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
+from bot.escalation.background import Background
 from bot.escalation.base import NOT_PAGED, Escalation, Escalator, PageOutcome, page_notice
 from bot.escalation.detection import Verdict, channel_matches
 from bot.escalation.judge import IncidentJudge
@@ -48,7 +48,7 @@ class Pending:
         return task.result()
 
 
-class SecondOpinion:
+class SecondOpinion(Background):
     """Runs ``IncidentJudge`` beside the answer and escalates when it finds an incident."""
 
     def __init__(
@@ -69,7 +69,7 @@ class SecondOpinion:
         self.contact = contact
         self.never_page = list(never_page or [])
         self.tell = tell
-        self.running: set[asyncio.Task[Any]] = set()
+        super().__init__()
 
     def start(self, escalation: Escalation, verdict: Verdict, lang: Lang) -> Pending | None:
         """Judge ``escalation.text`` in the background; ``None`` when there is nothing to judge.
@@ -84,10 +84,7 @@ class SecondOpinion:
         if channel_matches(self.never_page, escalation.session):
             return None
         pending = Pending()
-        task = asyncio.create_task(self._run(pending, escalation, verdict, lang), name="escalation-llm-judge")
-        pending.task = task
-        self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        pending.task = self.spawn(self._run(pending, escalation, verdict, lang), name="escalation-llm-judge")
         return pending
 
     async def _run(
@@ -120,9 +117,7 @@ class SecondOpinion:
         already decided goes to the thread instead; one still to come goes there by itself."""
         notice = pending.take()
         if notice:
-            task = asyncio.create_task(self._tell(session, notice))
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self.spawn(self._tell(session, notice))
 
     async def _store(self, message_id: int | None, severity: str, reasons: tuple[str, ...]) -> None:
         if message_id is None:
@@ -149,14 +144,3 @@ class SecondOpinion:
                 log.exception("escalation.notify_failed", session=session.as_str())
         if not told:  # the web chat and the REST API have no way to reach the asker after the answer
             log.warning("escalation.llm_notice_undelivered", session=session.as_str())
-
-    async def drain(self) -> None:
-        """Wait for the judgements still running (tests, shutdown)."""
-        while self.running:
-            await asyncio.gather(*list(self.running), return_exceptions=True)
-
-    async def stop(self) -> None:
-        tasks = list(self.running)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

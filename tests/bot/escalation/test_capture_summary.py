@@ -20,7 +20,6 @@ from storage.repositories import escalations
 from tests.bot.escalation.conftest import provider_settings
 from tests.conftest import build_core
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
-from tests.fakes.paging_server import FakePagingServer
 
 HUMAN_ANSWER = "Contractors get a VPN profile from #it-helpdesk: open a ticket with the contract number."
 NO_INCIDENT = json.dumps({"incident": False, "severity": "normal", "reasons": ["access question"]})
@@ -31,14 +30,6 @@ KEY = SessionKey("slack", "C7", "200.1")
 async def llm():
     fake = FakeOpenAIServer(api_key="sk-test-key")
     fake.lane(IncidentJudge.PROMPT[:40], default=Reply(tokens=[NO_INCIDENT]))
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def paging():
-    fake = FakePagingServer()
     await fake.start()
     yield fake
     await fake.close()

@@ -16,7 +16,6 @@ from bot.config import Settings
 from bot.escalation.service import dedup_key, session_of
 from bot.types import Incoming, SessionKey, UserRef
 from tests.conftest import build_core
-from tests.fakes.paging_server import FakePagingServer
 
 
 def test_targets_setting_is_read_from_the_environment(monkeypatch):
@@ -24,14 +23,6 @@ def test_targets_setting_is_read_from_the_environment(monkeypatch):
     settings = Settings()
     [target] = settings.escalation.targets
     assert target.kind == "webhook" and target.url == "http://127.0.0.1:9/hook"
-
-
-@pytest.fixture
-async def paging():
-    fake = FakePagingServer()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

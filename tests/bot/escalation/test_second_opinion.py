@@ -25,7 +25,6 @@ from tests.adapters.conftest import wait_for
 from tests.bot.escalation.conftest import provider_settings
 from tests.conftest import build_core
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
-from tests.fakes.paging_server import FakePagingServer
 
 # data loss buried in a how-to question: the offline classifier scores it 0.08 (normal)
 MISSED = (
@@ -44,14 +43,6 @@ def tokens(text: str) -> list[str]:
 @pytest.fixture
 async def llm():
     fake = FakeOpenAIServer(api_key="sk-test-key")
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-async def paging():
-    fake = FakePagingServer()
     await fake.start()
     yield fake
     await fake.close()
