@@ -33,7 +33,8 @@ async def test_messenger_edits_failing_mid_stream(hook, fake, core):  # noqa: F8
     fake.fail("editMessageText", status=500, times=4)  # frames give up, the final edit retries on
     question = tg.message(ROLLBACK)
     await hook.deliver(tg.update(question))
-    [msg] = answered(fake, question["message_id"])
+    # the final edit (with the vote buttons) may still be retrying in the background when the update is done
+    [msg] = await until(lambda: answered(fake, question["message_id"]), "the final edit with the buttons")
     stored = await stored_answer(core)
     assert "helm rollback" in msg.text.lower() and len(fake.sent()) == 1
     assert stored.platform_ref == f"42:{msg.message_id}" and "rollback" in stored.text.lower()
@@ -47,7 +48,7 @@ async def test_messenger_posts_failing_then_recovering(hook, fake, core):  # noq
     fake.fail("sendMessage", status=429, retry_after=1, times=1)
     question = tg.message(ROLLBACK)
     await hook.deliver(tg.update(question))
-    [msg] = answered(fake, question["message_id"])
+    [msg] = await until(lambda: answered(fake, question["message_id"]), "the answer with the buttons")
     assert len(fake.sent()) == 1 and fake.count("sendMessage") >= 4
     assert (await stored_answer(core)).platform_ref == f"42:{msg.message_id}"
 
