@@ -10,15 +10,14 @@ provider error: the offline verdict then stands.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
 from typing import Annotated, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from bot.escalation.llm_call import complete_within, fenced
+from providers.base import ChatMessage, ChatRequest, LLMProvider
 
 log = structlog.get_logger(__name__)
 
@@ -92,13 +91,11 @@ class IncidentJudge:
 
     def request(self, text: str) -> ChatRequest:
         """The chat request for ``text``, the message fenced by a nonce it cannot contain."""
-        nonce = secrets.token_hex(8)
-        open_, close = f"<<<MESSAGE {nonce}", f"MESSAGE {nonce}>>>"
-        message = text[: self.max_chars].replace(nonce, "")
+        open_, close, message = fenced("MESSAGE", text[: self.max_chars])
         return ChatRequest(
             [
                 ChatMessage("system", self.PROMPT.format(open=open_, close=close)),
-                ChatMessage("user", f"{open_}\n{message}\n{close}"),
+                ChatMessage("user", message),
             ],
             max_tokens=self.max_tokens,
             temperature=0.0,
@@ -106,16 +103,11 @@ class IncidentJudge:
 
     async def judge(self, text: str) -> Judgement | None:
         """The model's judgement, or ``None`` (logged) on timeout, provider error or malformed output."""
-        # no request deadline: a judge that runs late is cancelled here, which the router does not count
-        # against the provider's breaker (answers share it); a deadline would count as its timeout
-        try:
-            async with asyncio.timeout(self.timeout):
-                result = await self.llm.complete(self.request(text))
-        except TimeoutError:
-            log.info("escalation.llm_judge_failed", reason="timeout", timeout=self.timeout)
-            return None
-        except ProviderError as exc:
-            log.info("escalation.llm_judge_failed", reason=exc.kind)
+        request = self.request(text)
+        result = await complete_within(
+            self.llm, request, self.timeout, log=log, event="escalation.llm_judge_failed"
+        )
+        if result is None:
             return None
         judgement = parse_judgement(result.text)
         if judgement is None:  # the output itself is not logged: it may quote the user's message

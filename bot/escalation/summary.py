@@ -7,13 +7,11 @@ overlong reply it returns ``None`` and the draft is the answers verbatim.
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-
 import structlog
 
+from bot.escalation.llm_call import complete_within, fenced
 from bot.types import Lang
-from providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from providers.base import ChatMessage, ChatRequest, LLMProvider
 
 log = structlog.get_logger(__name__)
 
@@ -37,28 +35,22 @@ class LLMSummariser:
         self.llm, self.timeout, self.max_chars, self.max_tokens = llm, timeout, max_chars, max_tokens
 
     def request(self, question: str, answers: list[str], lang: Lang) -> ChatRequest:
-        nonce = secrets.token_hex(8)
-        open_, close = f"<<<THREAD {nonce}", f"THREAD {nonce}>>>"
         parts = [f"Question:\n{question}", *(f"Answer {i}:\n{a}" for i, a in enumerate(answers, 1))]
-        thread = "\n\n".join(parts)
-        thread = thread[: self.max_chars].replace(nonce, "")
+        open_, close, thread = fenced("THREAD", "\n\n".join(parts)[: self.max_chars])
         system = self.PROMPT.format(language=LANGUAGE.get(lang, "English"), open=open_, close=close)
         return ChatRequest(
-            [ChatMessage("system", system), ChatMessage("user", f"{open_}\n{thread}\n{close}")],
+            [ChatMessage("system", system), ChatMessage("user", thread)],
             max_tokens=self.max_tokens,
             temperature=0.0,
         )
 
     async def __call__(self, question: str, answers: list[str], lang: Lang) -> str | None:
         """The summary, or ``None`` (logged) when the model failed, took too long or said nothing usable."""
-        try:
-            async with asyncio.timeout(self.timeout):
-                result = await self.llm.complete(self.request(question, answers, lang))
-        except TimeoutError:
-            log.info("capture.summary_failed", reason="timeout", timeout=self.timeout)
-            return None
-        except ProviderError as exc:
-            log.info("capture.summary_failed", reason=exc.kind)
+        request = self.request(question, answers, lang)
+        result = await complete_within(
+            self.llm, request, self.timeout, log=log, event="capture.summary_failed"
+        )
+        if result is None:
             return None
         text = result.text.strip()
         if not text or len(text) > 2 * self.max_chars:
