@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import structlog
 
-from bot.escalation.background import Background
+from bot.background import Background
 from bot.texts import t
 from bot.types import Lang
 from storage.db import Database

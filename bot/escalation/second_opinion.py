@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from bot.escalation.background import Background
+from bot.background import Background
 from bot.escalation.base import NOT_PAGED, Escalation, Escalator, PageOutcome, page_notice
 from bot.escalation.detection import Verdict, channel_matches
 from bot.escalation.judge import IncidentJudge

@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote
 
 import structlog
 
+from bot.background import Background
 from bot.escalation.base import Escalation, PageOutcome
 from bot.escalation.outbox import Clock, Outbox
 from bot.escalation.rotation import now_utc, on_call_index, person_at
@@ -72,7 +73,7 @@ class EscalationService:
         self.notifiers: dict[str, Notifier] = {}
         self.on_resolved: list[ResolvedHook] = []
         self._announcing: set[int] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()  # sends started in the background
         self._chains: dict[int, asyncio.Task[Any]] = {}  # the last follow-up delivery per escalation
         self._loop: asyncio.Task[None] | None = None
 
@@ -206,10 +207,7 @@ class EscalationService:
         return [i.id for i in items if i.status == "pending" and i.action == action]
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
+        return self._background.spawn(coro)
 
     async def _delivered(self, item: OutboxItem, result: SendResult) -> None:
         if item.kind in ("jira", "gitlab"):
@@ -476,16 +474,15 @@ class EscalationService:
                 log.exception("escalation.sweep_failed")
 
     async def stop(self) -> None:
-        tasks = [*self._background, *([self._loop] if self._loop else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._loop is not None:
+            self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+        await self._background.stop()
         self._loop = None
 
     async def drain(self) -> None:
         """Wait for sends started in the background (tests, shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.drain()
 
 
 def dedup_key(session: SessionKey) -> str:

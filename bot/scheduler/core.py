@@ -8,7 +8,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.background import Background
 from bot.scheduler.lease import Lease, LocalLease
 from bot.scheduler.settings import JobOverride
 from storage.db import Database
@@ -119,7 +120,7 @@ class Scheduler:
         )
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._busy: set[str] = set()  # claimed before the run row is written, so two fires cannot race
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()  # resumed runs started in the background
         self._started = False
         self.lease.subscribe(self._on_lease)
 
@@ -171,9 +172,7 @@ class Scheduler:
         self._started = False
         self._aps.shutdown(wait=False)
         await self._cancel_running()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.stop()
         await self.lease.stop()
         log.info("scheduler.stopped", instance=self.instance)
 
@@ -201,10 +200,8 @@ class Scheduler:
                 log.warning("scheduler.resume", job=name, reason="the previous run's instance stopped")
                 self._spawn(self.run_now(name))
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._background.spawn(coro)
 
     async def _cancel_running(self, *, leader_only: bool = False) -> None:
         tasks = [

@@ -1,4 +1,4 @@
-"""Work an escalation component starts in the background and waits for (or cancels) when it stops."""
+"""Work a component starts in the background and waits for (or cancels) when it stops."""
 
 from __future__ import annotations
 
