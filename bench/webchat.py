@@ -263,6 +263,9 @@ async def run_level(
         with contextlib.suppress(subprocess.TimeoutExpired):
             spy.wait(timeout=30)
         level.split = split_profile(raw)
+        if args.profile_out:
+            args.profile_out.mkdir(parents=True, exist_ok=True)
+            shutil.move(raw, args.profile_out / f"level-{rate:g}.txt")
         raw.unlink(missing_ok=True)
     return level
 
@@ -432,6 +435,7 @@ async def main() -> None:
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--token-interval", type=float, default=0.015)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw samples of each level here")
     parser.add_argument("--ready-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     args.levels = [float(x) for x in args.levels.split(",")]

