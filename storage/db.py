@@ -101,7 +101,11 @@ class Database:
             busy_ms = int(busy_timeout * 1000)
             # one writer connection; the lock in ``session()`` hands it out in turn
             self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0)
-            self.reader: AsyncEngine = create_async_engine(url, echo=echo)
+            # readers run side by side; the pool keeps as many open as the PostgreSQL pool would, so a
+            # busy moment does not open (a thread, the file, four PRAGMAs) and close a connection per read
+            self.reader: AsyncEngine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+            )
             _sqlite_setup(self.engine, busy_ms, immediate=True)
             _sqlite_setup(self.reader, busy_ms, immediate=False)
         else:
