@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal, Protocol
 
 import numpy as np
@@ -119,7 +120,12 @@ def page_key(chunk: Chunk) -> str:
     ``werf/en/usage/x.md`` and ``werf/ru/usage/x.md`` are the same page in two languages; a bilingual KB
     keeps them side by side, so their evidence is pooled and the reader's language picks the version shown.
     """
-    return _LANG_DIR.sub(r"\1*\3", chunk.path or chunk.doc_id, count=1)
+    return _page_of(chunk.path or chunk.doc_id)
+
+
+@lru_cache(maxsize=65536)
+def _page_of(path: str) -> str:  # asked for every candidate of every question: a KB's paths, remembered
+    return _LANG_DIR.sub(r"\1*\3", path, count=1)
 
 
 @dataclass(slots=True)

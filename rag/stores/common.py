@@ -77,13 +77,18 @@ def merge_hits(fused: list[Hit], dense: list[Hit], sparse: list[Hit], query: Any
     """
     d = {p["chunk_id"]: s for p, s, _ in dense}
     sp = {p["chunk_id"]: s for p, s, _ in sparse}
-    q = np.asarray(query, dtype=np.float32) if query is not None else None
+    exact: list[float | None] = [None] * len(fused)
+    if query is not None:  # one product for every hit that carries its vector
+        with_vec = [i for i, (_, _, vector) in enumerate(fused) if vector is not None]
+        if with_vec:
+            matrix = np.asarray([fused[i][2] for i in with_vec], dtype=np.float32)
+            cosines = matrix @ np.asarray(query, dtype=np.float32)
+            for i, c in zip(with_vec, cosines.tolist(), strict=True):
+                exact[i] = c
     out: list[ScoredChunk] = []
-    for payload, score, vector in fused:
+    for (payload, score, _), cosine in zip(fused, exact, strict=True):
         cid = payload["chunk_id"]
-        dense_score = d.get(cid)
-        if q is not None and vector is not None:
-            dense_score = float(np.dot(np.asarray(vector, dtype=np.float32), q))
+        dense_score = cosine if cosine is not None else d.get(cid)
         out.append(
             ScoredChunk(
                 chunk=from_payload(payload), score=score, dense_score=dense_score, sparse_score=sp.get(cid)
