@@ -5,6 +5,7 @@ The SDK's own retries are off (``max_retries=0``): the router owns retries, or t
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +48,48 @@ def map_openai_error(provider: str, exc: Exception) -> ProviderError:
     return ProviderUnavailable(provider, f"unexpected {type(exc).__name__}")
 
 
+async def sse_json(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects of a chat completion's server-sent events, up to ``data: [DONE]``.
+
+    Events are ``data:`` lines ended by a blank line (several ``data:`` lines join with newlines); an
+    ``error`` event, or an object with an ``error`` field, raises ``openai.APIError`` as the SDK would.
+    """
+    event: str | None = None
+    data: list[str] = []
+    async for line in lines:
+        if line:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                event = value
+            continue
+        if data:
+            obj = _event_json(event, "\n".join(data))
+            if obj is None:
+                return
+            yield obj
+        event, data = None, []
+    if data and (obj := _event_json(event, "\n".join(data))) is not None:  # no blank line at the end
+        yield obj
+
+
+def _event_json(event: str | None, payload: str) -> dict[str, Any] | None:
+    """One event's object; ``None`` at ``[DONE]``."""
+    if payload.strip() == "[DONE]":
+        return None
+    try:
+        obj = json.loads(payload)
+    except ValueError as exc:
+        raise openai.APIError(f"malformed stream event: {payload[:80]!r}", None, body=None) from exc  # type: ignore[arg-type]
+    error = obj.get("error") if isinstance(obj, dict) else None
+    if event == "error" or error:
+        message = error.get("message") if isinstance(error, dict) else None
+        raise openai.APIError(message or "the stream reported an error", None, body=obj)  # type: ignore[arg-type]
+    return obj if isinstance(obj, dict) else {}
+
+
 class OpenAICompatProvider(TimedStreamProvider):
     """An ``LLMProvider`` over ``AsyncOpenAI`` pointed at ``settings.base_url``."""
 
@@ -83,16 +126,21 @@ class OpenAICompatProvider(TimedStreamProvider):
         finish: str | None = None
         usage: Usage | None = None
         try:
-            stream = await self._client.chat.completions.create(**self._body(request))
-            async with stream:
-                async for chunk in stream:
-                    if chunk.usage is not None:
-                        usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-                    for choice in chunk.choices:
-                        if choice.delta.content:
-                            yield TokenDelta(choice.delta.content)
-                        if choice.finish_reason:
-                            finish = choice.finish_reason
+            # the SDK sends the request and maps HTTP errors; the stream's chunks are read here as plain
+            # JSON: the SDK builds a typed model per chunk (~130 µs each here, ~8 µs as a dict), and an
+            # answer is hundreds of chunks on the server's one event-loop thread
+            create = self._client.chat.completions.with_streaming_response.create
+            async with create(**self._body(request)) as response:
+                async for chunk in sse_json(response.iter_lines()):
+                    if chunk.get("usage"):
+                        u = chunk["usage"]
+                        usage = Usage(u.get("prompt_tokens") or 0, u.get("completion_tokens") or 0)
+                    for choice in chunk.get("choices") or ():
+                        content = (choice.get("delta") or {}).get("content")
+                        if content:
+                            yield TokenDelta(content)
+                        if choice.get("finish_reason"):
+                            finish = choice["finish_reason"]
         except ProviderError:
             raise
         except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 
 from providers.base import (
@@ -14,6 +15,7 @@ from providers.base import (
     StreamEnd,
     TokenDelta,
 )
+from providers.openai_compat import map_openai_error, sse_json
 from tests.fakes.gigachat_server import FakeGigaChatServer
 from tests.fakes.openai_server import FakeOpenAIServer, Reply
 from tests.providers.conftest import gigachat_provider, openai_provider
@@ -128,3 +130,46 @@ async def test_gigachat_errors_are_typed(
     with pytest.raises(error):
         _ = [e async for e in provider.stream(REQUEST)]
     await provider.aclose()
+
+
+async def _lines(*lines: str):  # type: ignore[no-untyped-def]
+    for line in lines:
+        yield line
+
+
+async def _objects(*lines: str) -> list[dict]:
+    return [obj async for obj in sse_json(_lines(*lines))]
+
+
+async def test_sse_events_are_read_as_the_protocol_defines() -> None:
+    got = await _objects(
+        ": a comment line",
+        'data: {"a": 1}',
+        "",
+        "",  # blank lines between events do not make events
+        "data: {",
+        'data: "b": 2}',  # one event over two data lines
+        "",
+        'data:{"c": 3}',  # no space after the colon
+        "",
+        "data: [DONE]",
+        "",
+        'data: {"after": "done"}',
+        "",
+    )
+    assert got == [{"a": 1}, {"b": 2}, {"c": 3}]
+    assert await _objects('data: {"last": true}') == [{"last": True}]  # no blank line at the end
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ("event: error", 'data: {"message": "overloaded"}', ""),
+        ('data: {"error": {"message": "overloaded", "type": "server_error"}}', ""),
+        ("data: {not json", ""),
+    ],
+)
+async def test_sse_errors_inside_the_stream_become_provider_errors(lines: tuple[str, ...]) -> None:
+    with pytest.raises(openai.APIError):
+        await _objects('data: {"ok": 1}', "", *lines)
+    assert isinstance(map_openai_error("openai", openai.APIError("x", None, body=None)), ProviderUnavailable)  # type: ignore[arg-type]
