@@ -147,8 +147,8 @@ def choose(cases: list[Case], combine: Combine, tolerance: float) -> Gate:
 def row(label: str, s: dict[str, dict[str, float]]) -> str:
     a, b = s["a"], s["b"]
     return (
-        f"{label:<28}{a['hit@1']:>7.3f}{a['top5']:>6.3f}{a['skip']:>6.2f}"
-        f"{b['hit@1']:>9.3f}{b['top5']:>6.3f}{b['skip']:>6.2f}{s['all']['skip']:>8.2f}"
+        f"{label:<32}{a['hit@1']:>10.3f}{a['top5']:>6.3f}{a['skip']:>6.2f}"
+        f"{b['hit@1']:>10.3f}{b['top5']:>6.3f}{b['skip']:>6.2f}{s['all']['skip']:>9.2f}"
     )
 
 
@@ -158,7 +158,7 @@ def report(cases: list[Case], tolerance: float, sweep: bool) -> None:
         n = {kind: sum(c.kind == kind for c in folds[k]) for kind in ("a", "b")}
         print(f"fold {k}: (a) {n['a']} follow-ups, (b) {n['b']} standalone questions in an unrelated thread")
     head = (
-        f"{'':<28}{'(a) hit@1':>10}{'top5':>6}{'skip':>6}{'(b) hit@1':>9}{'top5':>6}{'skip':>6}"
+        f"{'':<32}{'(a) hit@1':>10}{'top5':>6}{'skip':>6}{'(b) hit@1':>10}{'top5':>6}{'skip':>6}"
         f"{'all skip':>9}"
     )
     for name, combine in COMBINE.items():

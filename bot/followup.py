@@ -11,7 +11,9 @@ version 1.10 shows up as 1.1" starts a new topic, and gluing the previous questi
   ranking weighing ``thread_weight`` as much as the bare one. A message that stands alone keeps its own
   best pages on top (the thread's query also finds them, as the new words carry it); a message that
   leans on the thread gets the pages both queries agree on. The weight was chosen by 2-fold
-  cross-validation over the dev threads (``python -m bench.followup_cv``).
+  cross-validation over the dev threads (``python -m bench.followup_cv``). With a gate set
+  (``gate_best``), the message is searched alone first and a confident result skips the thread's search
+  (``python -m bench.followup_gate``; off by default).
 """
 
 from __future__ import annotations
