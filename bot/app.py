@@ -77,7 +77,13 @@ def build_followups(settings: Settings, generator: AnswerGenerator) -> FollowUpS
     cfg = settings.ranking.followup
     router = getattr(generator, "router", None) if cfg.llm else None
     condenser = LLMCondenser(router, timeout=cfg.llm_timeout) if router is not None else None
-    return FollowUpSearch(thread_weight=cfg.thread_weight, margin=cfg.margin, condenser=condenser)
+    return FollowUpSearch(
+        thread_weight=cfg.thread_weight,
+        margin=cfg.margin,
+        gate_best=cfg.gate_best,
+        gate_margin=cfg.gate_margin,
+        condenser=condenser,
+    )
 
 
 def build_boosts(settings: Settings, db: Database, embedder: Embedder) -> Boosts:

@@ -11,7 +11,9 @@ version 1.10 shows up as 1.1" starts a new topic, and gluing the previous questi
   ranking weighing ``thread_weight`` as much as the bare one. A message that stands alone keeps its own
   best pages on top (the thread's query also finds them, as the new words carry it); a message that
   leans on the thread gets the pages both queries agree on. The weight was chosen by 2-fold
-  cross-validation over the dev threads (``python -m bench.followup_cv``).
+  cross-validation over the dev threads (``python -m bench.followup_cv``). With a gate set
+  (``gate_best``), the message is searched alone first and a confident result skips the thread's search
+  (``python -m bench.followup_gate``; off by default).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import structlog
 
 from bot.generation import Turn
 from providers.base import ChatMessage, ChatRequest, LLMProvider, ProviderError
+from rag.retrieval import page_key
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +51,18 @@ class Fused:
     passed: bool
     best: float = 0.0
     why: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def confidence(outcome: Outcome) -> tuple[float, float]:
+    """``(best, margin)`` of a search: its calibrated best relevance, and its first page's relevance minus
+    its second's (a page's relevance: its best passage's; translations of a page count as one page)."""
+    top: dict[str, float] = {}
+    for hit in outcome.chunks:
+        key = page_key(hit.chunk)
+        if key in top or len(top) < 2:
+            top[key] = max(top.get(key, 0.0), hit.score)
+    first, second = [*top.values(), 0.0, 0.0][:2]
+    return getattr(outcome, "best", 0.0), first - second
 
 
 def previous_question(history: Sequence[Turn]) -> str | None:
@@ -119,6 +134,10 @@ class FollowUpSearch:
         thread_weight: The thread query's share in the fused page ranking (0: the message alone).
         margin: When set, choose instead of fusing: the thread's search unless the message alone is more
             relevant by more than ``-margin`` (``bench.followup_cv``: margin −0.1 chosen on both folds).
+        gate_best: When set, the message is searched bare first, and when that search is confident
+            (``confidence``: best ≥ ``gate_best`` and margin ≥ ``gate_margin``) it is the answer: the
+            thread's search is skipped (``bench.followup_gate``).
+        gate_margin: The bare search's lead of its first page over its second needed to skip.
         condenser: An ``LLMCondenser`` when a language model is configured.
     """
 
@@ -127,10 +146,13 @@ class FollowUpSearch:
         *,
         thread_weight: float = 1.0,
         margin: float | None = None,
+        gate_best: float | None = None,
+        gate_margin: float = 0.0,
         condenser: LLMCondenser | None = None,
     ) -> None:
         self.thread_weight = thread_weight
         self.margin = margin
+        self.gate_best, self.gate_margin = gate_best, gate_margin
         self.condenser = condenser
 
     async def search(self, question: str, history: Sequence[Turn], run: Search) -> tuple[str, Outcome]:
@@ -146,7 +168,13 @@ class FollowUpSearch:
         if self.thread_weight <= 0:
             return question, await run(question)
         joined = f"{previous}\n{question}"
-        bare, thread = await run(question), await run(joined)
+        bare = await run(question)  # first, alone: when it is confident the thread's search never runs
+        if self.gate_best is not None:
+            best, lead = confidence(bare)
+            if best >= self.gate_best and lead >= self.gate_margin:
+                log.debug("followup.gated", best=round(best, 3), margin=round(lead, 3))
+                return question, bare
+        thread = await run(joined)
         if self.margin is not None:  # choose by evidence: the thread's search unless the message alone is
             # clearly more relevant (a new topic)
             gain = getattr(thread, "best", 0.0) - getattr(bare, "best", 0.0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.followup import FollowUpSearch, LLMCondenser, fuse_pages
+from bot.followup import FollowUpSearch, LLMCondenser, confidence, fuse_pages
 from bot.generation import Turn
 from providers.openai_compat import OpenAICompatProvider
 from providers.settings import ProviderSettings
@@ -77,6 +77,18 @@ async def test_offline_follow_up_searches_both_and_fuses() -> None:
     assert query == "can it be recreated?" and len(run.queries) == 1
 
 
+async def test_gate_decides_on_the_bare_search_alone() -> None:
+    run = Recorder()  # every search: best 0.9, one page (margin 0.9)
+    _, outcome = await FollowUpSearch(gate_best=0.85).search("can it be recreated?", HISTORY, run)
+    assert run.queries == ["can it be recreated?"] and outcome.chunks[0].chunk.doc_id == "bare"
+    run = Recorder()
+    await FollowUpSearch(gate_best=0.95).search("can it be recreated?", HISTORY, run)
+    assert len(run.queries) == 2
+    run = Recorder()  # confident, but its first page does not lead by the margin asked
+    await FollowUpSearch(gate_best=0.85, gate_margin=0.95).search("can it be recreated?", HISTORY, run)
+    assert len(run.queries) == 2
+
+
 @pytest.fixture
 async def llm() -> AsyncIterator[tuple[FakeOpenAIServer, OpenAICompatProvider]]:
     fake = FakeOpenAIServer(api_key="sk-test")
@@ -124,3 +136,59 @@ async def test_evidence_choice_keeps_a_clearly_better_bare_search() -> None:
     assert query == "unrelated: how do I sign a chart?" and outcome.chunks[0].chunk.doc_id == "bare"
     query, outcome = await search.search("can it be recreated?", HISTORY, Scored(0.7, 0.65))
     assert "\n" in query and outcome.chunks[0].chunk.doc_id == "thread"
+
+
+# --- the gate over the real core (sample KB): searches counted at the engine's retriever ------------------
+
+
+class CountingRetriever:
+    """The engine's real retriever, with the queries it was asked recorded."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.queries = inner, []
+
+    async def retrieve(self, query: str, **kwargs):
+        self.queries.append(query)
+        return await self.inner.retrieve(query, **kwargs)
+
+
+ROLLBACK = [Turn("user", "How do I roll back a helm release?"), Turn("assistant", "Use helm rollback ...")]
+STANDALONE = "werf converge hangs: how do I make werf print goroutine stack traces every few seconds?"
+
+
+async def ask(core, text: str, history: list[Turn]) -> tuple[list[str], str]:
+    """(queries the retriever was asked, top page) for ``text`` after ``history`` through the engine."""
+    counting = CountingRetriever(core.engine.retriever)
+    core.engine.retriever = counting
+    try:
+        _, outcome = await core.engine.search(text, history, "en")
+    finally:
+        core.engine.retriever = counting.inner
+    return counting.queries, outcome.chunks[0].chunk.path
+
+
+async def test_gate_skips_the_thread_search_when_the_bare_search_is_confident(core_factory) -> None:
+    gated = await core_factory(ranking={"followup": {"gate_best": 0.85, "gate_margin": 0.005}})
+    queries, top = await ask(gated, STANDALONE, ROLLBACK)
+    assert queries == [STANDALONE] and top == "werf/en/reference/debug_env_vars.md"
+    # the same message with the gate off: both searches, as before
+    queries, top = await ask(await core_factory(), STANDALONE, ROLLBACK)
+    assert len(queries) == 2 and top == "werf/en/reference/debug_env_vars.md"
+
+
+async def test_gate_searches_the_thread_when_the_bare_search_is_unsure(core_factory) -> None:
+    gated = await core_factory(ranking={"followup": {"gate_best": 0.85, "gate_margin": 0.005}})
+    follow = "can it go back two versions instead of one?"
+    queries, top = await ask(gated, follow, ROLLBACK)
+    # alone it finds nothing relevant (a werf page); with the thread's question, helm rollback
+    assert queries == [follow, f"{ROLLBACK[0].text}\n{follow}"] and top == "helm/en/helm/helm_rollback.md"
+
+
+def test_confidence_counts_a_page_and_its_translation_once() -> None:
+    def scored(path: str, score: float) -> ScoredChunk:
+        return ScoredChunk(Chunk(path, path, 0, "t", path, [], "en", None, path, "kb"), score)
+
+    lead = Result([scored("w/en/a.md", 0.9), scored("w/ru/a.md", 0.95), scored("w/en/b.md", 0.7)], best=0.95)
+    best, margin = confidence(lead)
+    assert best == 0.95 and margin == pytest.approx(0.25)
+    assert confidence(Result([scored("w/en/a.md", 0.6)], best=0.6)) == (0.6, 0.6)
