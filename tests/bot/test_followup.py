@@ -172,7 +172,9 @@ async def test_gate_skips_the_thread_search_when_the_bare_search_is_confident(co
     queries, top = await ask(gated, STANDALONE, ROLLBACK)
     assert queries == [STANDALONE] and top == "werf/en/reference/debug_env_vars.md"
     # the same message with the gate off: both searches, as before
-    queries, top = await ask(await core_factory(), STANDALONE, ROLLBACK)
+    queries, top = await ask(
+        await core_factory(ranking={"followup": {"gate_best": None}}), STANDALONE, ROLLBACK
+    )
     assert len(queries) == 2 and top == "werf/en/reference/debug_env_vars.md"
 
 
