@@ -221,6 +221,8 @@ def start_server(
     log = (data / "server.log").open("wb")
     opora = Path(sys.executable).parent / "opora"
     cmd = [str(opora), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if args.cprofile:
+        cmd = [sys.executable, "-m", "bench.profiled_serve", str(args.cprofile.resolve()), *cmd[1:]]
     with log:
         return subprocess.Popen(cmd, cwd=args.repo or REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -370,6 +372,8 @@ async def bench_db(
             # a short warm-up (imports, first connections, the breaker opening on the dead GigaChat)
             warm = argparse.Namespace(**{**vars(args), "duration": 5.0, "profile": False})
             await run_level(2.0, users, questions, warm, url, proc.pid)
+            if args.cprofile:
+                proc.send_signal(signal.SIGUSR1)  # start profiling
             for rate in args.levels:
                 level = await run_level(rate, users, questions, args, url, proc.pid)
                 levels.append(level)
@@ -380,6 +384,9 @@ async def bench_db(
             raise
         finally:
             await asyncio.gather(*(u.close() for u in users), return_exceptions=True)
+            if args.cprofile:
+                proc.send_signal(signal.SIGUSR1)  # write the stats
+                await asyncio.sleep(3.0)
             proc.terminate()
             try:
                 proc.wait(timeout=30)
@@ -436,6 +443,7 @@ async def main() -> None:
     parser.add_argument("--token-interval", type=float, default=0.015)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw samples of each level here")
+    parser.add_argument("--cprofile", type=Path, help="cProfile the event-loop thread into this file")
     parser.add_argument("--ready-timeout", type=float, default=1800.0)
     args = parser.parse_args()
     args.levels = [float(x) for x in args.levels.split(",")]
