@@ -312,6 +312,7 @@ def server_env(args: argparse.Namespace, data: Path, db_url: str, llm_url: str) 
         OPORA_PROVIDERS=json.dumps(providers),
         OPORA_LOG_LEVEL="INFO",
     )
+    env.update(kv.split("=", 1) for kv in args.set)  # e.g. OPORA_EMBEDDINGS__BACKEND=onnx
     if args.repo:
         env["PYTHONPATH"] = str(args.repo)
     return env
@@ -445,6 +446,7 @@ async def main() -> None:
     parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw samples of each level here")
     parser.add_argument("--cprofile", type=Path, help="cProfile the event-loop thread into this file")
     parser.add_argument("--ready-timeout", type=float, default=1800.0)
+    parser.add_argument("--set", action="append", default=[], metavar="OPORA_X=V", help="server setting")
     args = parser.parse_args()
     args.levels = [float(x) for x in args.levels.split(",")]
     need = int(sum(args.levels) * args.duration * 1.1 + 100)  # per database (each has its own server)

@@ -49,7 +49,7 @@ from bot.retrieval_cache import CachedRetriever
 from bot.scheduler import build_scheduler
 from bot.scheduler.jobs import register_jobs
 from bot.services import Channel, Services
-from rag.factory import build_embedder, build_retriever, build_store
+from rag.factory import build_retriever, build_store, start_embedder
 from rag.feedback_boost import FeedbackWeights
 from rag.types import Embedder
 from storage.db import Database
@@ -114,7 +114,7 @@ async def build_services(
     if dbs.migrate_on_start:
         await db.migrate()  # safe with several replicas: they queue on an advisory lock
     outbox = Outbox(db, size=res.outbox_size, interval=res.db_retry_interval) if res.outbox_size else None
-    embedder = build_embedder(settings)
+    embedder = await start_embedder(settings)
     store = build_store(settings)
     retriever = ResilientRetriever(
         CachedRetriever(

