@@ -43,7 +43,8 @@ Precision = Literal["q4", "s8", "mixed", "int8", "fp32"]
 PRECISIONS: tuple[str, ...] = ("q4", "s8", "mixed", "int8", "fp32")
 ALL_LINEARS = frozenset({"qkv", "ao", "fi", "fo"})
 MIXED_INT8 = frozenset({"qkv", "fi"})  # the linear layers that run in int8 in the mixed graph
-PER_ROW = frozenset({"fo"})  # the linear layers of the s8 graph whose activations are quantised per row
+PER_ROW = frozenset({"fo"})  # the s8 layers quantised per row (input: a GELU output, see per_row)
+GELU_MIN = 0.17  # erf-GELU's minimum is -0.16997 (at x ≈ -0.75)
 GRAPH_VERSION = 2  # bump when the graph changes: cached graphs of another version are rebuilt
 OPSET = 17
 MS = "com.microsoft"
@@ -130,13 +131,16 @@ class _Builder:
         return x, weight * s[None, :]
 
     def per_row(self, x: str, weight: np.ndarray, hint: str) -> str:
-        """``x @ weight.T`` in int8 with one activation scale per row: each row is divided by its max |x|,
-        the whole quantised per tensor (now a range of about ±1 for every row), multiplied back after."""
+        """``x @ weight.T`` in int8 with one activation scale per row: each row is divided by its peak,
+        the whole quantised per tensor (now a range of about ±1 for every row), multiplied back after.
+
+        The input is a GELU output (≥ -0.17, GELU's minimum): ``max(max x, 0.17)`` bounds its rows' |x|
+        without an ``Abs`` pass over them.
+        """
         q, scale = _int8_columns(weight)
-        peak = self.op("ReduceMax", [self.op("Abs", [x], hint + ".abs")[0]], hint + ".peak", axes=[-1])[0]
-        tiny = self.const(f"{hint}.tiny", np.array(1e-6, np.float32))
-        peak = self.op("Max", [peak, tiny], hint + ".peak1")[0]
-        unit = self.op("Div", [x, peak], hint + ".unit")[0]
+        peak = self.op("ReduceMax", [x], hint + ".peak", axes=[-1])[0]
+        peak = self.op("Max", [peak, self.const(f"{hint}.floor", np.array(GELU_MIN, np.float32))], hint)[0]
+        unit = self.op("Mul", [x, self.op("Reciprocal", [peak], hint + ".inv")[0]], hint + ".unit")[0]
         xq, xscale, xzero = self.op("DynamicQuantizeLinear", [unit], hint + ".dql", n_out=3)
         inputs = [xq, self.const(f"{hint}.Wq", q), xscale, self.const(f"{hint}.Wscale", scale), xzero]
         y = self.op("MatMulIntegerToFloat", inputs, hint, domain=MS)[0]
