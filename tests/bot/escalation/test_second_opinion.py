@@ -106,6 +106,9 @@ async def test_judge_finds_an_incident_the_detector_missed_and_the_answer_says_w
 
     async def release_after_the_page() -> None:
         await wait_for(lambda: paging.accepted("/hook"), within=20, what="the page")
+        # the page is out when the paging service answered and the judge's run has recorded the outcome
+        # (the fake records the hook before our side has read its reply)
+        await asyncio.wait_for(services.engine.second_opinion.drain(), 20)
         paged.set()
 
     releaser = asyncio.create_task(release_after_the_page())
