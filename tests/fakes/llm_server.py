@@ -30,6 +30,9 @@ class Reply:
     token_interval: float = 0.0
     hang: bool = False  # accept the request and never answer
     drop_after: int | None = None  # close the connection after this many tokens
+    error_after: int | None = (
+        None  # after this many tokens, an error event in the stream (HTTP 200 already sent)
+    )
     usage: bool = True
     release: asyncio.Event | None = None  # answer only once the test sets this event
 
@@ -115,6 +118,13 @@ class FakeLLMServer(AiohttpFake):
             if reply.drop_after is not None and i >= reply.drop_after:
                 assert request.transport is not None
                 request.transport.abort()
+                return resp
+            if reply.error_after is not None and i >= reply.error_after:  # as vLLM/OpenAI do when overloaded
+                error = {
+                    "error": {"message": "scripted overload mid-stream", "type": "server_error", "code": 503}
+                }
+                await resp.write(f"data: {json.dumps(error)}\n\n".encode())
+                await resp.write_eof()
                 return resp
             if i and reply.token_interval:
                 await asyncio.sleep(reply.token_interval)

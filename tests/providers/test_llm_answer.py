@@ -107,6 +107,15 @@ async def test_partial_answer_gets_notice(openai_fake: FakeOpenAIServer, router:
     assert done.cited == (1,)
 
 
+async def test_an_error_event_mid_stream_keeps_the_text_and_says_so(
+    openai_fake: FakeOpenAIServer, router: ProviderRouter
+) -> None:
+    openai_fake.default = Reply(tokens=["Deploy ", "with make [1]", " and then"], error_after=2)
+    text, notices, done = await run(generator(router), request(lang="ru"))
+    assert text == "Deploy with make [1]" and notices == [NOTICES["partial"]["ru"]]
+    assert done.cited == (1,)
+
+
 async def test_cache_hit_and_invalidation(openai_fake: FakeOpenAIServer, router: ProviderRouter) -> None:
     openai_fake.default = Reply(tokens=["Staging is stage.local [2]."])
     store = MemoryCacheStore()

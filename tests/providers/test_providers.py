@@ -47,6 +47,7 @@ async def test_openai_stream_tokens_then_usage(openai_fake: FakeOpenAIServer) ->
         (Reply(hang=True), ProviderTimeout),
         (Reply(ttft=1.0), ProviderTimeout),
         (Reply(drop_after=0), ProviderUnavailable),
+        (Reply(error_after=0), ProviderUnavailable),
     ],
 )
 async def test_openai_errors_are_typed(openai_fake: FakeOpenAIServer, reply: Reply, error: type) -> None:
