@@ -13,7 +13,7 @@ version 1.10 shows up as 1.1" starts a new topic, and gluing the previous questi
   leans on the thread gets the pages both queries agree on. The weight was chosen by 2-fold
   cross-validation over the dev threads (``python -m bench.followup_cv``). With a gate set
   (``gate_best``), the message is searched alone first and a confident result skips the thread's search
-  (``python -m bench.followup_gate``; off by default).
+  (``python -m bench.followup_gate``; on by default, ``ranking.followup.gate_best``).
 """
 
 from __future__ import annotations

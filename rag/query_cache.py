@@ -32,7 +32,7 @@ class QueryCache:
         self.size = size
         self.name, self.dim = inner.name, inner.dim
         self._entries: OrderedDict[str, asyncio.Future[np.ndarray]] = OrderedDict()
-        self.hits = self.misses = 0  # observed by tests and the load bench
+        self.hits = self.misses = 0  # observed by tests
 
     def __getattr__(self, attr: str) -> Any:  # close(), aclose(), forward_passes, ... of the inner embedder
         return getattr(self.inner, attr)

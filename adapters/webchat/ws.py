@@ -37,7 +37,6 @@ class Connection:
         self.ws = ws
         self.closed = False
         self.stream_interval = stream_interval
-        self.frames = 0  # observed by tests
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write())
 
@@ -60,7 +59,6 @@ class Connection:
                 except Exception:  # the peer is gone; answers keep running and are stored
                     self.closed = True
                     return
-                self.frames += 1
                 streamed = streamed or message.get("type") == DELTA
             if streamed and not done and self.stream_interval > 0:
                 await asyncio.sleep(self.stream_interval)  # let the next pieces gather

